@@ -1,0 +1,3 @@
+//! Evaluations behind `likeness eval`: the LFW verification protocol, and clustering metrics.
+
+pub mod lfw;

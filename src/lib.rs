@@ -1,0 +1,14 @@
+//! Likeness: find the people in a photo library. The library holds everything; `main.rs` only
+//! parses the command line.
+
+pub mod error;
+pub mod eval;
+pub mod library;
+pub mod pipeline;
+pub mod progress;
+pub mod settings;
+pub mod store;
+pub mod verify;
+pub mod vision;
+
+pub use error::{Error, Result};

@@ -1,0 +1,286 @@
+//! Decoding a photo for face detection: format sniffing (misnamed files still decode), size
+//! limits against decompression bombs, EXIF orientation and date, reduced-scale JPEG decoding for
+//! large photos, and the downscale to the detector's working resolution.
+
+use std::io::Cursor;
+
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, RgbImage};
+
+use crate::settings;
+
+/// A photo ready for detection.
+#[derive(Debug)]
+pub struct Decoded {
+    /// The oriented photo at working resolution (longest side at most the requested maximum).
+    pub image: RgbImage,
+    /// Oriented size of the original photo.
+    pub width: u32,
+    /// See `width`.
+    pub height: u32,
+    /// `image` pixels per original pixel (1.0 when the photo was small enough).
+    pub scale: f32,
+    /// EXIF DateTimeOriginal (or DateTime) as `YYYY-MM-DD HH:MM:SS`, if present.
+    pub taken_at: Option<String>,
+}
+
+/// What EXIF told us.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct ExifInfo {
+    /// EXIF orientation 1..=8 (1 when absent or unreadable).
+    pub orientation: u8,
+    /// Date taken.
+    pub taken_at: Option<String>,
+}
+
+/// Read orientation and date from any container kamadak-exif knows (JPEG, TIFF, PNG, WebP).
+/// Broken EXIF is ignored: the photo is still worth indexing.
+pub fn read_exif(bytes: &[u8]) -> ExifInfo {
+    let mut info = ExifInfo {
+        orientation: 1,
+        taken_at: None,
+    };
+    let Ok(exif) = exif::Reader::new().read_from_container(&mut Cursor::new(bytes)) else {
+        return info;
+    };
+    if let Some(f) = exif.get_field(exif::Tag::Orientation, exif::In::PRIMARY) {
+        if let Some(v) = f.value.get_uint(0).filter(|v| (1..=8).contains(v)) {
+            info.orientation = v as u8;
+        }
+    }
+    for tag in [exif::Tag::DateTimeOriginal, exif::Tag::DateTime] {
+        let field = exif
+            .get_field(tag, exif::In::PRIMARY)
+            .or_else(|| exif.fields().find(|f| f.tag == tag));
+        if let Some(exif::Value::Ascii(ref v)) = field.map(|f| &f.value) {
+            if let Some(dt) = v.first().and_then(|b| exif::DateTime::from_ascii(b).ok()) {
+                if dt.year > 0 && (1..=12).contains(&dt.month) {
+                    info.taken_at = Some(format!(
+                        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+                        dt.year, dt.month, dt.day, dt.hour, dt.minute, dt.second
+                    ));
+                    break;
+                }
+            }
+        }
+    }
+    info
+}
+
+fn too_large(w: u32, h: u32) -> Option<String> {
+    let px = w as u64 * h as u64;
+    (px > settings::MAX_PIXELS).then(|| {
+        format!(
+            "too large: {w}x{h} = {:.0} megapixels exceeds the {} megapixel limit (decompression bomb guard)",
+            px as f64 / 1e6,
+            settings::MAX_PIXELS / 1_000_000
+        )
+    })
+}
+
+/// Decode `bytes` into a [`Decoded`] whose longest side is at most `max_side`. Errors are
+/// human-readable reasons, recorded with the photo.
+pub fn decode(bytes: &[u8], max_side: u32) -> Result<Decoded, String> {
+    if bytes.is_empty() {
+        return Err("empty file (0 bytes)".into());
+    }
+    let format = image::guess_format(bytes)
+        .map_err(|_| "not an image: the content is no format Likeness reads".to_string())?;
+    let exif = read_exif(bytes);
+    let raw = if format == ImageFormat::Jpeg {
+        decode_jpeg_scaled(bytes, max_side)?
+    } else {
+        None
+    };
+    let (mut img, orig_w, orig_h) = match raw {
+        Some(v) => v,
+        None => decode_generic(bytes, format)?,
+    };
+    if let Some(o) = image::metadata::Orientation::from_exif(exif.orientation) {
+        img.apply_orientation(o);
+    }
+    let (ow, oh) = if exif.orientation >= 5 {
+        (orig_h, orig_w)
+    } else {
+        (orig_w, orig_h)
+    };
+    let mut image = img.into_rgb8();
+    let long = image.width().max(image.height());
+    if long > max_side {
+        let k = max_side as f32 / long as f32;
+        let (w, h) = (
+            ((image.width() as f32 * k).round() as u32).max(1),
+            ((image.height() as f32 * k).round() as u32).max(1),
+        );
+        image = image::imageops::resize(&image, w, h, image::imageops::FilterType::Triangle);
+    }
+    let scale = image.width().max(image.height()) as f32 / ow.max(oh) as f32;
+    Ok(Decoded {
+        image,
+        width: ow,
+        height: oh,
+        scale,
+        taken_at: exif.taken_at,
+    })
+}
+
+fn decode_generic(bytes: &[u8], format: ImageFormat) -> Result<(DynamicImage, u32, u32), String> {
+    let name = format!("{format:?}").to_uppercase();
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(settings::MAX_PIXELS * 4 + (64 << 20));
+    reader.limits(limits);
+    let decoder = reader
+        .into_decoder()
+        .map_err(|e| format!("unreadable {name}: {e}"))?;
+    let (w, h) = decoder.dimensions();
+    if let Some(reason) = too_large(w, h) {
+        return Err(reason);
+    }
+    if w == 0 || h == 0 {
+        return Err(format!("broken {name}: zero-sized image"));
+    }
+    let img = DynamicImage::from_decoder(decoder).map_err(|e| match e {
+        image::ImageError::Limits(l) => format!("too large to decode safely: {l}"),
+        e => format!("broken {name}: {e}"),
+    })?;
+    Ok((img, w, h))
+}
+
+/// Large JPEGs decode at 1/2, 1/4 or 1/8 scale in the IDCT, far cheaper than decoding every
+/// pixel and throwing most away. Returns `None` when no reduction applies (small photo).
+fn decode_jpeg_scaled(
+    bytes: &[u8],
+    max_side: u32,
+) -> Result<Option<(DynamicImage, u32, u32)>, String> {
+    let mut dec = jpeg_decoder::Decoder::new(Cursor::new(bytes));
+    dec.read_info()
+        .map_err(|e| format!("broken JPEG: {e}"))?;
+    let Some(info) = dec.info() else {
+        return Err("broken JPEG: no frame header".into());
+    };
+    let (w, h) = (info.width as u32, info.height as u32);
+    if let Some(reason) = too_large(w, h) {
+        return Err(reason);
+    }
+    if w.max(h) < 2 * max_side {
+        return Ok(None);
+    }
+    let k = max_side as f32 / w.max(h) as f32;
+    let (rw, rh) = (
+        ((w as f32 * k).ceil() as u16).max(1),
+        ((h as f32 * k).ceil() as u16).max(1),
+    );
+    let (sw, sh) = dec
+        .scale(rw, rh)
+        .map_err(|e| format!("broken JPEG: {e}"))?;
+    let pixels = dec.decode().map_err(|e| format!("broken JPEG: {e}"))?;
+    let (sw, sh) = (sw as u32, sh as u32);
+    let img = match dec.info().map(|i| i.pixel_format) {
+        Some(jpeg_decoder::PixelFormat::RGB24) => {
+            RgbImage::from_raw(sw, sh, pixels).map(DynamicImage::ImageRgb8)
+        }
+        Some(jpeg_decoder::PixelFormat::L8) => {
+            image::GrayImage::from_raw(sw, sh, pixels).map(DynamicImage::ImageLuma8)
+        }
+        Some(jpeg_decoder::PixelFormat::L16) => {
+            let v: Vec<u16> = pixels
+                .chunks_exact(2)
+                .map(|c| u16::from_be_bytes([c[0], c[1]]))
+                .collect();
+            image::ImageBuffer::from_raw(sw, sh, v).map(DynamicImage::ImageLuma16)
+        }
+        Some(jpeg_decoder::PixelFormat::CMYK32) => {
+            let rgb: Vec<u8> = pixels
+                .chunks_exact(4)
+                .flat_map(|c| {
+                    let k = 255 - c[3] as u32;
+                    [0, 1, 2].map(|i| ((255 - c[i] as u32) * k / 255) as u8)
+                })
+                .collect();
+            RgbImage::from_raw(sw, sh, rgb).map(DynamicImage::ImageRgb8)
+        }
+        None => None,
+    };
+    img.map(|i| Some((i, w, h)))
+        .ok_or_else(|| "broken JPEG: decoded buffer has the wrong size".into())
+}
+
+/// A square JPEG thumbnail of the face with box `bbox` (in `img` pixels), `side` pixels wide.
+pub fn face_thumbnail(img: &RgbImage, bbox: &[f32; 4], side: u32, quality: u8) -> Vec<u8> {
+    let (cx, cy) = ((bbox[0] + bbox[2]) / 2.0, (bbox[1] + bbox[3]) / 2.0);
+    let half = (bbox[2] - bbox[0]).max(bbox[3] - bbox[1]) * (0.5 + settings::THUMB_MARGIN);
+    let half = half.max(1.0);
+    let x0 = (cx - half).max(0.0) as u32;
+    let y0 = (cy - half).max(0.0) as u32;
+    let x1 = ((cx + half).ceil() as u32).min(img.width());
+    let y1 = ((cy + half).ceil() as u32).min(img.height());
+    let (w, h) = (x1.saturating_sub(x0).max(1), y1.saturating_sub(y0).max(1));
+    let crop = image::imageops::crop_imm(img, x0.min(img.width() - 1), y0.min(img.height() - 1), w, h)
+        .to_image();
+    let k = side as f32 / w.max(h) as f32;
+    let (tw, th) = (
+        ((w as f32 * k).round() as u32).clamp(1, side),
+        ((h as f32 * k).round() as u32).clamp(1, side),
+    );
+    let thumb = image::imageops::resize(&crop, tw, th, image::imageops::FilterType::Triangle);
+    let mut out = Vec::new();
+    let enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality);
+    // Encoding an in-memory RGB buffer cannot fail except on zero size, excluded above.
+    let _ = thumb.write_with_encoder(enc);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jpeg(w: u32, h: u32) -> Vec<u8> {
+        let img = RgbImage::from_fn(w, h, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 0]));
+        let mut out = Vec::new();
+        img.write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90))
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn empty_and_garbage_are_reasons() {
+        assert!(decode(&[], 100).unwrap_err().contains("empty"));
+        assert!(decode(b"hello, not an image", 100)
+            .unwrap_err()
+            .contains("not an image"));
+    }
+
+    #[test]
+    fn truncated_jpeg_is_an_error_not_a_panic() {
+        let j = jpeg(64, 64);
+        let r = decode(&j[..j.len() / 3], 100);
+        // Either a clear error or a (partially grey) image; never a panic.
+        if let Err(e) = r {
+            assert!(e.contains("JPEG"), "{e}");
+        }
+    }
+
+    #[test]
+    fn large_jpeg_decodes_at_reduced_scale() {
+        let j = jpeg(1000, 600);
+        let d = decode(&j, 200).unwrap();
+        assert_eq!((d.width, d.height), (1000, 600));
+        assert_eq!(d.image.width(), 200);
+        assert_eq!(d.image.height(), 120);
+        assert!((d.scale - 0.2).abs() < 1e-6);
+    }
+
+    #[test]
+    fn small_photo_keeps_full_resolution() {
+        let d = decode(&jpeg(120, 80), 200).unwrap();
+        assert_eq!((d.image.width(), d.image.height(), d.scale), (120, 80, 1.0));
+    }
+
+    #[test]
+    fn thumbnail_is_a_jpeg_of_the_requested_side() {
+        let img = RgbImage::from_pixel(400, 300, image::Rgb([50, 60, 70]));
+        let t = face_thumbnail(&img, &[100.0, 100.0, 180.0, 200.0], 160, 85);
+        let back = image::load_from_memory(&t).unwrap();
+        assert_eq!(back.width().max(back.height()), 160);
+    }
+}

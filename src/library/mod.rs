@@ -1,0 +1,12 @@
+//! The photo collection on disk: walking folders, fingerprinting files, decoding with EXIF
+//! orientation and size limits, and face thumbnails. Photos are only ever read.
+
+pub mod decode;
+pub mod walk;
+
+use sha2::{Digest, Sha256};
+
+/// Content fingerprint of a file (SHA-256, hex): how moved and renamed photos are recognised.
+pub fn content_hash(bytes: &[u8]) -> String {
+    crate::vision::models::hex(&Sha256::digest(bytes))
+}

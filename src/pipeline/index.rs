@@ -1,0 +1,609 @@
+//! The scan: walk → skip unchanged → read, fingerprint and decode (rayon) → detect, align and
+//! embed (N inference threads, each owning its sessions) → one writer committing batches.
+//!
+//! Resumable by construction: a photo's row, faces, thumbnails and embeddings are committed in
+//! the same transaction, so after a kill every photo is either fully stored or not at all, and
+//! the next scan picks up the rest.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::library::decode::{self, Decoded};
+use crate::library::walk::{self, FileEntry};
+use crate::progress::{CancelToken, Progress, Stage};
+use crate::settings;
+use crate::store::{NewFace, PhotoFacts, PhotoStatus, Store, Writer};
+use crate::vision::{align, detect, models, Models};
+
+/// What to scan and how.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    /// Folders to scan, recursively.
+    pub roots: Vec<PathBuf>,
+    /// Inference threads (each with its own detector and embedder sessions).
+    pub inference_threads: usize,
+    /// Decoding threads.
+    pub decode_threads: usize,
+}
+
+impl ScanOptions {
+    /// Default threading for `roots`.
+    pub fn new(roots: Vec<PathBuf>) -> Self {
+        let n = settings::default_inference_threads();
+        Self {
+            roots,
+            inference_threads: n,
+            decode_threads: n,
+        }
+    }
+}
+
+/// A photo that could not be indexed, and why.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Failure {
+    pub path: String,
+    pub reason: String,
+}
+
+/// Thread-seconds spent in each stage (summed over threads).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StageTiming {
+    pub read_s: f64,
+    pub decode_s: f64,
+    pub detect_s: f64,
+    pub align_s: f64,
+    pub embed_s: f64,
+    pub thumb_s: f64,
+    pub write_s: f64,
+}
+
+/// The summary of a scan (field names are a command-line contract).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ScanOutcome {
+    pub photos_seen: u64,
+    pub photos_indexed: u64,
+    pub photos_unchanged: u64,
+    pub photos_failed: u64,
+    pub photos_missing: u64,
+    pub photos_moved: u64,
+    pub faces_found: u64,
+    pub seconds: f64,
+    pub cancelled: bool,
+    /// Failures of this run (`likeness scan --failed` lists all stored ones).
+    pub failures: Vec<Failure>,
+    pub timing: StageTiming,
+    /// Execution provider of each model, e.g. `retinaface_mnet025: CPU`.
+    pub providers: Vec<String>,
+}
+
+#[derive(Default)]
+struct Timers {
+    read: AtomicU64,
+    decode: AtomicU64,
+    detect: AtomicU64,
+    align: AtomicU64,
+    embed: AtomicU64,
+    thumb: AtomicU64,
+    write: AtomicU64,
+}
+
+fn timed<T>(counter: &AtomicU64, f: impl FnOnce() -> T) -> T {
+    let t = Instant::now();
+    let out = f();
+    counter.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+    out
+}
+
+fn secs(c: &AtomicU64) -> f64 {
+    c.load(Ordering::Relaxed) as f64 / 1e9
+}
+
+/// A file to (re)process; `existing` is the row id when the path is already known.
+#[derive(Debug, Clone)]
+struct Work {
+    entry: FileEntry,
+    existing: Option<i64>,
+}
+
+enum Op {
+    Indexed {
+        work: Work,
+        hash: String,
+        width: u32,
+        height: u32,
+        taken_at: Option<String>,
+        faces: Vec<NewFace>,
+    },
+    Failed {
+        work: Work,
+        hash: Option<String>,
+        reason: String,
+    },
+    Moved {
+        photo_id: i64,
+        entry: FileEntry,
+    },
+}
+
+fn path_str(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+/// Folders the walk never enters: the app's own data and caches.
+fn own_dirs() -> Vec<PathBuf> {
+    directories::ProjectDirs::from("org", "Likeness", "likeness")
+        .map(|d| vec![d.data_dir().to_path_buf(), d.cache_dir().to_path_buf()])
+        .unwrap_or_default()
+}
+
+/// Scan `opts.roots` into `store`. Per-photo problems are recorded and counted, never fatal.
+pub fn index(
+    store: &mut Store,
+    models: &Models,
+    opts: &ScanOptions,
+    cancel: &CancelToken,
+    progress: &Progress,
+) -> Result<ScanOutcome> {
+    let started = Instant::now();
+    let mut roots = Vec::new();
+    for r in &opts.roots {
+        let c = std::fs::canonicalize(r).map_err(|e| Error::io(r, e))?;
+        if !c.is_dir() {
+            return Err(Error::Invalid(format!("{} is not a folder", r.display())));
+        }
+        roots.push(c);
+    }
+    // Build the sessions before touching anything, so a model problem fails the scan cleanly.
+    let threads = opts.inference_threads.max(1);
+    let mut engines = Vec::with_capacity(threads);
+    for _ in 0..threads {
+        engines.push(models.engine()?);
+    }
+    let providers = engines[0].providers();
+
+    progress.set_stage(Stage::Walking);
+    let found = walk::walk(&roots, &own_dirs(), cancel);
+    let mut out = ScanOutcome {
+        photos_seen: (found.photos.len() + found.unsupported.len()) as u64,
+        providers,
+        ..Default::default()
+    };
+    Progress::add(&progress.total, out.photos_seen);
+    for (path, why) in &found.errors {
+        tracing::warn!("{}: {why}", path.display());
+    }
+
+    let known: HashMap<String, crate::store::PhotoRow> = store
+        .photos()?
+        .into_iter()
+        .map(|r| (r.path.clone(), r))
+        .collect();
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut work = Vec::new();
+    let mut restored = Vec::new();
+    let mut unsupported_ops = Vec::new();
+    let unchanged = |row: &crate::store::PhotoRow, e: &FileEntry| {
+        row.size == e.size && row.mtime_ns == e.mtime_ns
+    };
+    for e in &found.photos {
+        let p = path_str(&e.path);
+        seen.insert(p.clone());
+        match known.get(&p) {
+            Some(row) if unchanged(row, e) && row.status != PhotoStatus::Missing => {
+                out.photos_unchanged += 1
+            }
+            // The same file is back where it was (a drive plugged in again): just restore it.
+            Some(row) if unchanged(row, e) && row.content_hash.is_some() => {
+                restored.push(row.clone());
+                out.photos_unchanged += 1;
+            }
+            Some(row) => work.push(Work {
+                entry: e.clone(),
+                existing: Some(row.id),
+            }),
+            None => work.push(Work {
+                entry: e.clone(),
+                existing: None,
+            }),
+        }
+    }
+    for (e, why) in &found.unsupported {
+        let p = path_str(&e.path);
+        seen.insert(p.clone());
+        match known.get(&p) {
+            Some(row) if unchanged(row, e) => out.photos_unchanged += 1,
+            row => unsupported_ops.push(Op::Failed {
+                work: Work {
+                    entry: e.clone(),
+                    existing: row.map(|r| r.id),
+                },
+                hash: None,
+                reason: why.clone(),
+            }),
+        }
+    }
+    Progress::add(&progress.done, out.photos_unchanged);
+    // Rows under the roots that the walk did not see are gone or moved; rows already missing
+    // anywhere may be the source of a move into the roots.
+    let unreadable: HashSet<String> = found.errors.iter().map(|(p, _)| path_str(p)).collect();
+    let vanished: Vec<i64> = known
+        .values()
+        .filter(|r| {
+            r.status != PhotoStatus::Missing
+                && !seen.contains(&r.path)
+                && roots.iter().any(|root| Path::new(&r.path).starts_with(root))
+                && !unreadable.iter().any(|u| Path::new(&r.path).starts_with(u))
+        })
+        .map(|r| r.id)
+        .collect();
+    let mut movable: HashMap<String, Vec<i64>> = HashMap::new();
+    let vanished_set: HashSet<i64> = vanished.iter().copied().collect();
+    for r in known.values() {
+        if let Some(h) = &r.content_hash {
+            if vanished_set.contains(&r.id)
+                || (r.status == PhotoStatus::Missing && !Path::new(&r.path).exists())
+            {
+                movable.entry(h.clone()).or_default().push(r.id);
+            }
+        }
+    }
+    let movable = Mutex::new(movable);
+
+    progress.set_stage(Stage::Indexing);
+    let timers = Timers::default();
+    let (decoded_tx, decoded_rx) = bounded::<(Work, String, Decoded)>(threads * 2);
+    let (op_tx, op_rx) = bounded::<Op>(256);
+    let mut failures = Vec::new();
+    let mut moved_ids: HashSet<i64> = HashSet::new();
+
+    std::thread::scope(|s| -> Result<()> {
+        let decode_pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(opts.decode_threads.max(1))
+            .thread_name(|i| format!("likeness-decode-{i}"))
+            .build()
+            .map_err(|e| Error::Invalid(format!("cannot start decoding threads: {e}")))?;
+        let (work_ref, timers_ref, movable_ref) = (&work, &timers, &movable);
+        let op_tx_dec = op_tx.clone();
+        std::thread::Builder::new()
+            .name("likeness-read".into())
+            .spawn_scoped(s, move || {
+                decode_pool.install(|| {
+                    work_ref.par_iter().for_each(|w| {
+                        if cancel.is_cancelled() {
+                            return;
+                        }
+                        let op = read_and_decode(w, timers_ref, movable_ref);
+                        let sent = match op {
+                            Ok(d) => decoded_tx.send(d).is_ok(),
+                            Err(op) => op_tx_dec.send(op).is_ok(),
+                        };
+                        if !sent {
+                            cancel.cancel();
+                        }
+                    })
+                });
+                drop(decoded_tx);
+            })
+            .map_err(|e| Error::Invalid(format!("cannot start a thread: {e}")))?;
+        for (i, mut engine) in engines.drain(..).enumerate() {
+            let rx = decoded_rx.clone();
+            let tx = op_tx.clone();
+            let timers = &timers;
+            std::thread::Builder::new()
+                .name(format!("likeness-infer-{i}"))
+                .spawn_scoped(s, move || infer_loop(&mut engine, rx, tx, timers, cancel))
+                .map_err(|e| Error::Invalid(format!("cannot start a thread: {e}")))?;
+        }
+        drop(decoded_rx);
+        for op in unsupported_ops.drain(..) {
+            let _ = op_tx.send(op);
+        }
+        drop(op_tx);
+        if !restored.is_empty() {
+            store.write(|w| {
+                restored
+                    .iter()
+                    .try_for_each(|r| w.move_photo(r.id, &r.path, r.size, r.mtime_ns))
+            })?;
+        }
+        write_loop(store, op_rx, &timers, progress, &mut out, &mut failures, &mut moved_ids)
+    })?;
+
+    out.cancelled = cancel.is_cancelled();
+    progress.set_stage(Stage::Finishing);
+    if !out.cancelled {
+        let gone: Vec<i64> = vanished
+            .into_iter()
+            .filter(|id| !moved_ids.contains(id))
+            .collect();
+        store.write(|w| w.mark_missing(&gone))?;
+    }
+    out.photos_missing = store
+        .photos()?
+        .iter()
+        .filter(|r| {
+            r.status == PhotoStatus::Missing
+                && roots.iter().any(|root| Path::new(&r.path).starts_with(root))
+        })
+        .count() as u64;
+    out.failures = failures;
+    out.timing = StageTiming {
+        read_s: secs(&timers.read),
+        decode_s: secs(&timers.decode),
+        detect_s: secs(&timers.detect),
+        align_s: secs(&timers.align),
+        embed_s: secs(&timers.embed),
+        thumb_s: secs(&timers.thumb),
+        write_s: secs(&timers.write),
+    };
+    out.seconds = started.elapsed().as_secs_f64();
+    progress.set_stage(Stage::Done);
+    Ok(out)
+}
+
+/// Read, fingerprint and decode one file. `Err` carries the op to write instead (a failure or
+/// a move); `Ok` hands the decoded photo on to inference.
+fn read_and_decode(
+    w: &Work,
+    timers: &Timers,
+    movable: &Mutex<HashMap<String, Vec<i64>>>,
+) -> std::result::Result<(Work, String, Decoded), Op> {
+    let fail = |reason: String, hash: Option<String>| Op::Failed {
+        work: w.clone(),
+        hash,
+        reason,
+    };
+    if w.entry.size > settings::MAX_FILE_BYTES {
+        return Err(fail(
+            format!("file too large ({} MB) to be a photo", w.entry.size >> 20),
+            None,
+        ));
+    }
+    let bytes = timed(&timers.read, || std::fs::read(&w.entry.path))
+        .map_err(|e| fail(format!("cannot read: {e}"), None))?;
+    let hash = timed(&timers.read, || crate::library::content_hash(&bytes));
+    if w.existing.is_none() {
+        let claimed = movable
+            .lock()
+            .ok()
+            .and_then(|mut m| m.get_mut(&hash).and_then(|ids| ids.pop()));
+        if let Some(photo_id) = claimed {
+            return Err(Op::Moved {
+                photo_id,
+                entry: w.entry.clone(),
+            });
+        }
+    }
+    // A malformed file must never take the scan down: decoders are third-party code.
+    let decoded = timed(&timers.decode, || {
+        std::panic::catch_unwind(|| decode::decode(&bytes, settings::DETECT_MAX_SIDE))
+            .unwrap_or_else(|_| Err("the decoder crashed on this file".into()))
+    });
+    match decoded {
+        Ok(d) => Ok((w.clone(), hash, d)),
+        Err(reason) => Err(fail(reason, Some(hash))),
+    }
+}
+
+fn infer_loop(
+    engine: &mut crate::vision::FaceEngine,
+    rx: Receiver<(Work, String, Decoded)>,
+    tx: Sender<Op>,
+    timers: &Timers,
+    cancel: &CancelToken,
+) {
+    for (work, hash, d) in rx {
+        if cancel.is_cancelled() {
+            continue;
+        }
+        let op = match faces_of(engine, &d, timers) {
+            Ok(faces) => Op::Indexed {
+                work,
+                hash,
+                width: d.width,
+                height: d.height,
+                taken_at: d.taken_at,
+                faces,
+            },
+            Err(e) => Op::Failed {
+                work,
+                hash: Some(hash),
+                reason: format!("face detection failed: {e}"),
+            },
+        };
+        if tx.send(op).is_err() {
+            return;
+        }
+    }
+}
+
+/// Detect, align, embed and thumbnail every face of a decoded photo; coordinates are mapped back
+/// to the original photo's pixels.
+fn faces_of(
+    engine: &mut crate::vision::FaceEngine,
+    d: &Decoded,
+    timers: &Timers,
+) -> Result<Vec<NewFace>> {
+    let min_face = settings::MIN_FACE_PX * d.scale;
+    let dets = timed(&timers.detect, || engine.detector.detect(&d.image, min_face))?;
+    if dets.is_empty() {
+        return Ok(Vec::new());
+    }
+    let chips: Vec<Vec<f32>> = timed(&timers.align, || {
+        dets.iter()
+            .map(|det| align::extract_chip(&d.image, &det.landmarks))
+            .collect()
+    });
+    let embs = timed(&timers.embed, || engine.embedder.embed(&chips))?;
+    let back = 1.0 / d.scale;
+    Ok(timed(&timers.thumb, || {
+        dets.iter()
+            .zip(embs)
+            .map(|(det, embedding)| {
+                let thumb = decode::face_thumbnail(
+                    &d.image,
+                    &det.bbox,
+                    settings::THUMB_SIDE,
+                    settings::THUMB_QUALITY,
+                );
+                let orig = det.scaled(back);
+                NewFace {
+                    bbox: orig.bbox,
+                    landmarks: orig.landmarks,
+                    score: det.score,
+                    thumb,
+                    embedding,
+                }
+            })
+            .collect()
+    }))
+}
+
+fn write_loop(
+    store: &mut Store,
+    rx: Receiver<Op>,
+    timers: &Timers,
+    progress: &Progress,
+    out: &mut ScanOutcome,
+    failures: &mut Vec<Failure>,
+    moved_ids: &mut HashSet<i64>,
+) -> Result<()> {
+    let mut batch: Vec<Op> = Vec::new();
+    let mut oldest: Option<Instant> = None;
+    let max_delay = Duration::from_millis(settings::WRITE_MAX_DELAY_MS);
+    loop {
+        let wait = oldest.map_or(max_delay, |t| max_delay.saturating_sub(t.elapsed()));
+        let (flush, done) = match rx.recv_timeout(wait) {
+            Ok(op) => {
+                oldest.get_or_insert_with(Instant::now);
+                batch.push(op);
+                (batch.len() >= settings::WRITE_BATCH, false)
+            }
+            Err(RecvTimeoutError::Timeout) => (true, false),
+            Err(RecvTimeoutError::Disconnected) => (true, true),
+        };
+        if flush && !batch.is_empty() {
+            let ops = std::mem::take(&mut batch);
+            timed(&timers.write, || store.write(|w| apply(w, &ops)))?;
+            oldest = None;
+            for op in &ops {
+                match op {
+                    Op::Indexed { faces, .. } => {
+                        out.photos_indexed += 1;
+                        out.faces_found += faces.len() as u64;
+                        Progress::add(&progress.faces, faces.len() as u64);
+                    }
+                    Op::Failed { work, reason, .. } => {
+                        out.photos_failed += 1;
+                        Progress::add(&progress.failed, 1);
+                        failures.push(Failure {
+                            path: path_str(&work.entry.path),
+                            reason: reason.clone(),
+                        });
+                    }
+                    Op::Moved { photo_id, .. } => {
+                        out.photos_moved += 1;
+                        moved_ids.insert(*photo_id);
+                    }
+                }
+            }
+            Progress::add(&progress.done, ops.len() as u64);
+        }
+        if done {
+            return Ok(());
+        }
+    }
+}
+
+fn apply(w: &Writer<'_>, ops: &[Op]) -> Result<()> {
+    for op in ops {
+        match op {
+            Op::Indexed {
+                work,
+                hash,
+                width,
+                height,
+                taken_at,
+                faces,
+            } => {
+                let path = path_str(&work.entry.path);
+                let id = w.upsert_photo(&PhotoFacts {
+                    path: &path,
+                    size: work.entry.size,
+                    mtime_ns: work.entry.mtime_ns,
+                    content_hash: Some(hash),
+                    width: Some(*width),
+                    height: Some(*height),
+                    taken_at: taken_at.as_deref(),
+                    status: PhotoStatus::Indexed,
+                    error: None,
+                    detector: Some(models::DETECTOR.id),
+                })?;
+                replace_faces(w, id, faces)?;
+            }
+            Op::Failed { work, hash, reason } => {
+                let path = path_str(&work.entry.path);
+                w.upsert_photo(&PhotoFacts {
+                    path: &path,
+                    size: work.entry.size,
+                    mtime_ns: work.entry.mtime_ns,
+                    content_hash: hash.as_deref(),
+                    width: None,
+                    height: None,
+                    taken_at: None,
+                    status: PhotoStatus::Failed,
+                    error: Some(reason),
+                    detector: None,
+                })?;
+            }
+            Op::Moved { photo_id, entry } => {
+                w.move_photo(*photo_id, &path_str(&entry.path), entry.size, entry.mtime_ns)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Store the faces of a (re)processed photo. Faces that overlap an existing face of the photo
+/// keep that face's id, so names and decisions attached to it survive an edit of the file.
+fn replace_faces(w: &Writer<'_>, photo_id: i64, faces: &[NewFace]) -> Result<()> {
+    let old = w.faces_of_photo(photo_id)?;
+    let mut pairs: Vec<(f32, usize, usize)> = Vec::new();
+    for (i, n) in faces.iter().enumerate() {
+        for (j, o) in old.iter().enumerate() {
+            let v = detect::iou(&n.bbox, &o.bbox);
+            if v >= 0.5 {
+                pairs.push((v, i, j));
+            }
+        }
+    }
+    pairs.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let (mut new_used, mut old_used) = (vec![false; faces.len()], vec![false; old.len()]);
+    for (_, i, j) in pairs {
+        if !new_used[i] && !old_used[j] {
+            new_used[i] = true;
+            old_used[j] = true;
+            w.update_face(old[j].id, &faces[i], models::EMBEDDER.id)?;
+        }
+    }
+    for (i, f) in faces.iter().enumerate() {
+        if !new_used[i] {
+            w.insert_face(photo_id, f, models::EMBEDDER.id)?;
+        }
+    }
+    let stale: Vec<i64> = old
+        .iter()
+        .zip(&old_used)
+        .filter(|(_, used)| !**used)
+        .map(|(o, _)| o.id)
+        .collect();
+    w.delete_faces(&stale)
+}

@@ -1,0 +1,67 @@
+//! Every tunable of Likeness in one place, each with the reason for its value.
+//!
+//! Thresholds that were chosen by measurement say where the measurement lives.
+
+/// Photos whose decoded size exceeds this many pixels are refused (decompression-bomb guard).
+/// 100 MP covers every consumer camera and phone (the largest are ~61 MP / ~200 MP binned to 50).
+pub const MAX_PIXELS: u64 = 120_000_000;
+
+/// Files larger than this are refused before being read (a photo this large is not a photo).
+pub const MAX_FILE_BYTES: u64 = 512 * 1024 * 1024;
+
+/// Longest side, in pixels, of the image the detector sees. Photos larger than this are
+/// downscaled first. 2048 keeps a 20 px face in a 12 MP (4000 px) photo at ~10 px, which the
+/// detector still finds at its smallest anchor; see `likeness bench` notes in the README.
+pub const DETECT_MAX_SIDE: u32 = 2048;
+
+/// Faces whose detector score is below this are dropped. RetinaFace's upstream default is 0.9;
+/// 0.8 keeps small, blurry faces in group photos (measured on the dev group set).
+pub const DETECT_SCORE_THRESHOLD: f32 = 0.8;
+
+/// Greedy NMS overlap for RetinaFace, as upstream.
+pub const DETECT_NMS_IOU: f32 = 0.4;
+
+/// Faces smaller than this (shorter box side, original photo pixels) are not kept at all: below
+/// ~12 px the embedding is noise.
+pub const MIN_FACE_PX: f32 = 12.0;
+
+/// Side of the face thumbnail stored at scan time, so the UI never decodes a photo to show a face.
+pub const THUMB_SIDE: u32 = 160;
+
+/// JPEG quality of face thumbnails (~5-8 KB each at 160 px).
+pub const THUMB_QUALITY: u8 = 85;
+
+/// Margin around the face box in the thumbnail, as a fraction of the box side.
+pub const THUMB_MARGIN: f32 = 0.35;
+
+/// Faces per embedder call. Larger batches amortise per-call overhead; 16 was the knee on 2 cores.
+pub const EMBED_BATCH: usize = 16;
+
+/// Photos per database transaction in the writer. Small enough that a kill loses little work,
+/// large enough that fsyncs don't dominate.
+pub const WRITE_BATCH: usize = 32;
+
+/// Upper bound on how long a finished photo waits in the writer before its batch is committed.
+pub const WRITE_MAX_DELAY_MS: u64 = 500;
+
+/// Same-person threshold on the Euclidean distance between raw dlib descriptors (the model
+/// authors' 0.6; our LFW 10-fold evaluation picks ~0.6 too, see README).
+pub const VERIFY_THRESHOLD: f32 = 0.6;
+
+/// Below this distance a pair is "very likely the same person"; above `VERIFY_UNCERTAIN_HIGH`
+/// it is "different". In between the UI says "uncertain".
+pub const VERIFY_UNCERTAIN_LOW: f32 = 0.5;
+/// See [`VERIFY_UNCERTAIN_LOW`].
+pub const VERIFY_UNCERTAIN_HIGH: f32 = 0.68;
+
+/// ONNX Runtime intra-op threads per session. On 2 cores one thread per session and one session
+/// per inference thread measured faster than two intra-op threads.
+pub const ORT_INTRA_THREADS: usize = 1;
+
+/// Default number of inference threads (each owns its own detector and embedder sessions).
+pub fn default_inference_threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .clamp(1, 8)
+}

@@ -1,0 +1,251 @@
+//! Five-point face alignment to the dlib 150×150 chip: a least-squares similarity transform
+//! (Umeyama) from the template to the detected landmarks, dlib's pixel convention, box-filter
+//! halving for large faces, and bilinear sampling. Pure functions, no model.
+
+use image::RgbImage;
+
+/// Side of the chip the embedder takes.
+pub const CHIP: usize = 150;
+
+/// Where dlib's chips put the detector's five points (left eye, right eye, nose, left mouth,
+/// right mouth), in chip pixels; fitted on 33 faces (see models/README.md).
+pub const TEMPLATE: [[f32; 2]; 5] = [
+    [47.4728, 44.3294],
+    [102.0156, 45.6318],
+    [74.6422, 78.4829],
+    [48.6733, 102.3804],
+    [98.8868, 103.1688],
+];
+
+/// `p ↦ A·p + t`, with `A = [[a, -b], [b, a]]` (rotation and uniform scale, no reflection).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Similarity {
+    pub a: f32,
+    pub b: f32,
+    pub t: [f32; 2],
+}
+
+impl Similarity {
+    /// Apply to a point.
+    pub fn apply(&self, p: [f32; 2]) -> [f32; 2] {
+        [
+            self.a * p[0] - self.b * p[1] + self.t[0],
+            self.b * p[0] + self.a * p[1] + self.t[1],
+        ]
+    }
+    /// The uniform scale factor.
+    pub fn scale(&self) -> f32 {
+        (self.a * self.a + self.b * self.b).sqrt()
+    }
+}
+
+/// Least-squares similarity (Umeyama, 1991) mapping `src` onto `dst`. In 2-D without reflection
+/// this is complex linear regression of the centred points.
+pub fn umeyama(src: &[[f32; 2]], dst: &[[f32; 2]]) -> Similarity {
+    let n = src.len().min(dst.len()) as f64;
+    let mean = |pts: &[[f32; 2]]| {
+        let (sx, sy) = pts
+            .iter()
+            .fold((0.0f64, 0.0f64), |(x, y), p| (x + p[0] as f64, y + p[1] as f64));
+        (sx / n, sy / n)
+    };
+    let (msx, msy) = mean(src);
+    let (mdx, mdy) = mean(dst);
+    let (mut re, mut im, mut var) = (0.0f64, 0.0f64, 0.0f64);
+    for (s, d) in src.iter().zip(dst) {
+        let (sx, sy) = (s[0] as f64 - msx, s[1] as f64 - msy);
+        let (dx, dy) = (d[0] as f64 - mdx, d[1] as f64 - mdy);
+        // conj(s) * d
+        re += sx * dx + sy * dy;
+        im += sx * dy - sy * dx;
+        var += sx * sx + sy * sy;
+    }
+    let (a, b) = if var > 0.0 { (re / var, im / var) } else { (1.0, 0.0) };
+    Similarity {
+        a: a as f32,
+        b: b as f32,
+        t: [
+            (mdx - (a * msx - b * msy)) as f32,
+            (mdy - (b * msx + a * msy)) as f32,
+        ],
+    }
+}
+
+/// The chip-to-image transform for five detected landmarks, adjusted to dlib's pixel
+/// convention: `c = A·(75,75) + t`, `A' = A·150/149`, `t' = c − A'·(74.5,74.5)`.
+pub fn chip_transform(landmarks: &[[f32; 2]; 5]) -> Similarity {
+    let s = umeyama(&TEMPLATE, landmarks);
+    let c = s.apply([75.0, 75.0]);
+    let k = CHIP as f32 / (CHIP as f32 - 1.0);
+    let (a, b) = (s.a * k, s.b * k);
+    Similarity {
+        a,
+        b,
+        t: [
+            c[0] - (a * 74.5 - b * 74.5),
+            c[1] - (b * 74.5 + a * 74.5),
+        ],
+    }
+}
+
+/// Halve an image with a 2×2 box filter (odd last row/column dropped).
+pub fn halve(img: &RgbImage) -> RgbImage {
+    let (w, h) = (img.width() / 2, img.height() / 2);
+    RgbImage::from_fn(w.max(1), h.max(1), |x, y| {
+        let (x0, y0) = ((2 * x).min(img.width() - 1), (2 * y).min(img.height() - 1));
+        let (x1, y1) = ((x0 + 1).min(img.width() - 1), (y0 + 1).min(img.height() - 1));
+        let mut px = [0u8; 3];
+        for (c, v) in px.iter_mut().enumerate() {
+            let s = img.get_pixel(x0, y0)[c] as u32
+                + img.get_pixel(x1, y0)[c] as u32
+                + img.get_pixel(x0, y1)[c] as u32
+                + img.get_pixel(x1, y1)[c] as u32;
+            *v = ((s + 2) / 4) as u8;
+        }
+        image::Rgb(px)
+    })
+}
+
+/// Extract the aligned 150×150 chip for `landmarks` from `img`, as CHW RGB `f32` in 0..255
+/// (the embedder's input layout). Pixels outside the image are black, as in dlib.
+pub fn extract_chip(img: &RgbImage, landmarks: &[[f32; 2]; 5]) -> Vec<f32> {
+    let mut tr = chip_transform(landmarks);
+    // Work on a crop around the chip's footprint so halving large faces stays cheap.
+    let corners = [[0.0, 0.0], [149.0, 0.0], [0.0, 149.0], [149.0, 149.0]].map(|p| tr.apply(p));
+    let lo = |i: usize| corners.iter().map(|p| p[i]).fold(f32::INFINITY, f32::min);
+    let hi = |i: usize| corners.iter().map(|p| p[i]).fold(f32::NEG_INFINITY, f32::max);
+    let x0 = (lo(0).floor() - 2.0).clamp(0.0, img.width() as f32) as u32;
+    let y0 = (lo(1).floor() - 2.0).clamp(0.0, img.height() as f32) as u32;
+    let x1 = (hi(0).ceil() + 2.0).clamp(0.0, img.width() as f32) as u32;
+    let y1 = (hi(1).ceil() + 2.0).clamp(0.0, img.height() as f32) as u32;
+    let mut out = vec![0.0f32; 3 * CHIP * CHIP];
+    if x1 <= x0 || y1 <= y0 {
+        return out;
+    }
+    let mut src = image::imageops::crop_imm(img, x0, y0, x1 - x0, y1 - y0).to_image();
+    tr.t = [tr.t[0] - x0 as f32, tr.t[1] - y0 as f32];
+    while tr.scale() > 1.0 && src.width() >= 2 && src.height() >= 2 {
+        src = halve(&src);
+        // New pixel i covers old pixels 2i and 2i+1: old = 2·new + 0.5.
+        tr = Similarity {
+            a: tr.a / 2.0,
+            b: tr.b / 2.0,
+            t: [(tr.t[0] - 0.5) / 2.0, (tr.t[1] - 0.5) / 2.0],
+        };
+    }
+    sample_bilinear(&src, &tr, &mut out);
+    out
+}
+
+fn sample_bilinear(src: &RgbImage, tr: &Similarity, out: &mut [f32]) {
+    let (w, h) = (src.width() as i64, src.height() as i64);
+    let raw = src.as_raw();
+    let plane = CHIP * CHIP;
+    let at = |x: i64, y: i64, c: usize| -> f32 {
+        if x < 0 || y < 0 || x >= w || y >= h {
+            0.0
+        } else {
+            raw[((y * w + x) * 3) as usize + c] as f32
+        }
+    };
+    for y in 0..CHIP {
+        for x in 0..CHIP {
+            let p = tr.apply([x as f32, y as f32]);
+            let (fx, fy) = (p[0].floor(), p[1].floor());
+            let (dx, dy) = (p[0] - fx, p[1] - fy);
+            let (ix, iy) = (fx as i64, fy as i64);
+            for c in 0..3 {
+                let top = at(ix, iy, c) * (1.0 - dx) + at(ix + 1, iy, c) * dx;
+                let bottom = at(ix, iy + 1, c) * (1.0 - dx) + at(ix + 1, iy + 1, c) * dx;
+                out[c * plane + y * CHIP + x] = top * (1.0 - dy) + bottom * dy;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: [f32; 2], b: [f32; 2], eps: f32) -> bool {
+        (a[0] - b[0]).abs() < eps && (a[1] - b[1]).abs() < eps
+    }
+
+    #[test]
+    fn umeyama_recovers_a_known_similarity() {
+        let truth = Similarity {
+            a: 1.7 * 0.3f32.cos(),
+            b: 1.7 * 0.3f32.sin(),
+            t: [12.0, -7.0],
+        };
+        let dst: Vec<[f32; 2]> = TEMPLATE.iter().map(|p| truth.apply(*p)).collect();
+        let fit = umeyama(&TEMPLATE, &dst);
+        assert!((fit.a - truth.a).abs() < 1e-4 && (fit.b - truth.b).abs() < 1e-4);
+        assert!(close(fit.t, truth.t, 1e-3));
+    }
+
+    #[test]
+    fn umeyama_is_least_squares_under_noise() {
+        // Symmetric noise on a pure translation leaves the transform a translation.
+        let src = [[0.0, 0.0], [10.0, 0.0], [0.0, 10.0], [10.0, 10.0]];
+        let dst = [[5.0, 5.5], [15.0, 4.5], [5.0, 15.5], [15.0, 14.5]];
+        let fit = umeyama(&src, &dst);
+        assert!((fit.scale() - 1.0).abs() < 0.02);
+        assert!(close(fit.apply([5.0, 5.0]), [10.0, 10.0], 1e-4));
+    }
+
+    #[test]
+    fn template_landmarks_map_to_template_points_of_the_chip() {
+        // If the detected landmarks are the template itself, chip pixel p samples image point
+        // close to p (dlib's 150/149 convention moves it by under a pixel).
+        let tr = chip_transform(&TEMPLATE);
+        assert!((tr.scale() - 150.0 / 149.0).abs() < 1e-4);
+        let c = tr.apply([74.5, 74.5]);
+        assert!(close(c, [75.0, 75.0], 1e-3));
+    }
+
+    #[test]
+    fn chip_of_a_translated_pattern_is_the_pattern() {
+        // Draw a gradient, place the template 40 px right and 30 px down, extract the chip:
+        // it must reproduce the gradient around the template position.
+        let img = RgbImage::from_fn(300, 300, |x, y| image::Rgb([x as u8, y as u8, 128]));
+        let lm = TEMPLATE.map(|p| [p[0] + 40.0, p[1] + 30.0]);
+        let chip = extract_chip(&img, &lm);
+        let plane = CHIP * CHIP;
+        // chip (74, 74) ≈ image (74.5*150/149 - 74.5 + 75 + 40 - 0.5 ...) ≈ (114.5, 104.5)
+        let r = chip[74 * CHIP + 74];
+        let g = chip[plane + 74 * CHIP + 74];
+        assert!((r - 114.0).abs() < 1.0, "r={r}");
+        assert!((g - 104.0).abs() < 1.0, "g={g}");
+        assert_eq!(chip[2 * plane], 128.0);
+    }
+
+    #[test]
+    fn large_faces_are_halved_before_sampling() {
+        // A face 4x the chip size: the chip still spans the same content (a horizontal ramp).
+        let img = RgbImage::from_fn(800, 800, |x, _| image::Rgb([(x / 4) as u8, 0, 0]));
+        let lm = TEMPLATE.map(|p| [p[0] * 4.0 + 50.0, p[1] * 4.0 + 50.0]);
+        let chip = extract_chip(&img, &lm);
+        let left = chip[75 * CHIP + 10];
+        let right = chip[75 * CHIP + 140];
+        // chip x maps to image 350 + 4·(150/149)·(x − 74.5); the ramp is that over 4.
+        assert!((left - 22.6).abs() < 2.0, "left={left}");
+        assert!((right - 153.4).abs() < 2.0, "right={right}");
+    }
+
+    #[test]
+    fn outside_the_image_is_black() {
+        let img = RgbImage::from_pixel(20, 20, image::Rgb([200, 200, 200]));
+        let lm = TEMPLATE.map(|p| [p[0] - 200.0, p[1] - 200.0]);
+        assert!(extract_chip(&img, &lm).iter().all(|&v| v == 0.0));
+    }
+
+    #[test]
+    fn halve_averages_blocks() {
+        let img = RgbImage::from_fn(4, 2, |x, _| image::Rgb([(x * 10) as u8, 0, 0]));
+        let h = halve(&img);
+        assert_eq!((h.width(), h.height()), (2, 1));
+        assert_eq!(h.get_pixel(0, 0)[0], 5);
+        assert_eq!(h.get_pixel(1, 0)[0], 25);
+    }
+}

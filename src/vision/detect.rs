@@ -1,0 +1,337 @@
+//! RetinaFace pre- and post-processing (priors, box and landmark decoding, NMS) as pure
+//! functions, and the detector that runs them around the model.
+
+use image::RgbImage;
+
+use super::runtime::{OnnxModel, Provider};
+use crate::error::Result;
+use crate::settings;
+
+/// One detected face in image pixel coordinates.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Detection {
+    /// `[x1, y1, x2, y2]`.
+    pub bbox: [f32; 4],
+    /// Left eye, right eye, nose, left mouth corner, right mouth corner (image left/right).
+    pub landmarks: [[f32; 2]; 5],
+    /// Detector confidence in 0..1.
+    pub score: f32,
+}
+
+impl Detection {
+    /// Width and height of the box.
+    pub fn size(&self) -> (f32, f32) {
+        (self.bbox[2] - self.bbox[0], self.bbox[3] - self.bbox[1])
+    }
+    /// Centre of the box.
+    pub fn centre(&self) -> (f32, f32) {
+        (
+            (self.bbox[0] + self.bbox[2]) / 2.0,
+            (self.bbox[1] + self.bbox[3]) / 2.0,
+        )
+    }
+    /// The same detection with every coordinate multiplied by `k`.
+    pub fn scaled(&self, k: f32) -> Detection {
+        let mut d = *self;
+        d.bbox.iter_mut().for_each(|v| *v *= k);
+        d.landmarks.iter_mut().flatten().for_each(|v| *v *= k);
+        d
+    }
+}
+
+const STEPS: [usize; 3] = [8, 16, 32];
+const SIZES: [[f32; 2]; 3] = [[16.0, 32.0], [64.0, 128.0], [256.0, 512.0]];
+const VARIANCE: [f32; 2] = [0.1, 0.2];
+const MEAN_BGR: [f32; 3] = [104.0, 117.0, 123.0];
+
+/// RetinaFace priors `[cx, cy, w, h]` (normalised) for an input of `w`×`h`, in the model's order.
+pub fn priors(w: usize, h: usize) -> Vec<[f32; 4]> {
+    let mut out = Vec::new();
+    for (step, sizes) in STEPS.iter().zip(SIZES.iter()) {
+        let rows = h.div_ceil(*step);
+        let cols = w.div_ceil(*step);
+        for i in 0..rows {
+            for j in 0..cols {
+                for s in sizes {
+                    out.push([
+                        (j as f32 + 0.5) * *step as f32 / w as f32,
+                        (i as f32 + 0.5) * *step as f32 / h as f32,
+                        s / w as f32,
+                        s / h as f32,
+                    ]);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Decode the raw outputs (`loc [A,4]`, `conf [A,2]`, `landmarks [A,10]`) into detections above
+/// `threshold`, in pixels of the `w`×`h` input.
+pub fn decode(
+    loc: &[f32],
+    conf: &[f32],
+    landm: &[f32],
+    priors: &[[f32; 4]],
+    w: usize,
+    h: usize,
+    threshold: f32,
+) -> Vec<Detection> {
+    let (wf, hf) = (w as f32, h as f32);
+    let mut out = Vec::new();
+    for (a, p) in priors.iter().enumerate() {
+        let score = conf[a * 2 + 1];
+        if score < threshold {
+            continue;
+        }
+        let l = &loc[a * 4..a * 4 + 4];
+        let cx = p[0] + l[0] * VARIANCE[0] * p[2];
+        let cy = p[1] + l[1] * VARIANCE[0] * p[3];
+        let bw = p[2] * (l[2] * VARIANCE[1]).exp();
+        let bh = p[3] * (l[3] * VARIANCE[1]).exp();
+        let bbox = [
+            (cx - bw / 2.0) * wf,
+            (cy - bh / 2.0) * hf,
+            (cx + bw / 2.0) * wf,
+            (cy + bh / 2.0) * hf,
+        ];
+        let lm = &landm[a * 10..a * 10 + 10];
+        let mut landmarks = [[0.0f32; 2]; 5];
+        for (k, pt) in landmarks.iter_mut().enumerate() {
+            pt[0] = (p[0] + lm[2 * k] * VARIANCE[0] * p[2]) * wf;
+            pt[1] = (p[1] + lm[2 * k + 1] * VARIANCE[0] * p[3]) * hf;
+        }
+        out.push(Detection {
+            bbox,
+            landmarks,
+            score,
+        });
+    }
+    out
+}
+
+/// Intersection over union of two `[x1, y1, x2, y2]` boxes.
+pub fn iou(a: &[f32; 4], b: &[f32; 4]) -> f32 {
+    let iw = (a[2].min(b[2]) - a[0].max(b[0])).max(0.0);
+    let ih = (a[3].min(b[3]) - a[1].max(b[1])).max(0.0);
+    let inter = iw * ih;
+    let area = |r: &[f32; 4]| (r[2] - r[0]).max(0.0) * (r[3] - r[1]).max(0.0);
+    let union = area(a) + area(b) - inter;
+    if union <= 0.0 {
+        0.0
+    } else {
+        inter / union
+    }
+}
+
+/// Greedy non-maximum suppression: keep the best-scoring box, drop those overlapping it more
+/// than `threshold`, repeat. Output is sorted by score, best first.
+pub fn nms(mut dets: Vec<Detection>, threshold: f32) -> Vec<Detection> {
+    dets.sort_by(|a, b| b.score.total_cmp(&a.score));
+    let mut keep: Vec<Detection> = Vec::new();
+    for d in dets {
+        if keep.iter().all(|k| iou(&k.bbox, &d.bbox) <= threshold) {
+            keep.push(d);
+        }
+    }
+    keep
+}
+
+/// Whether the five landmarks are laid out like a human face seen from the front or side: eyes
+/// above the mouth, the nose between eye line and mouth line, eyes apart, mouth corners apart,
+/// all inside the (slightly grown) box. Animal faces that RetinaFace scores highly fail this (the
+/// model places "eyes" and "mouth" on fur and snouts in implausible proportions).
+pub fn plausible_landmarks(d: &Detection) -> bool {
+    let [le, re, nose, lm, rm] = d.landmarks;
+    let (w, h) = d.size();
+    if w <= 0.0 || h <= 0.0 {
+        return false;
+    }
+    let eye_y = (le[1] + re[1]) / 2.0;
+    let mouth_y = (lm[1] + rm[1]) / 2.0;
+    let eye_dist = ((re[0] - le[0]).powi(2) + (re[1] - le[1]).powi(2)).sqrt();
+    let mouth_dist = ((rm[0] - lm[0]).powi(2) + (rm[1] - lm[1]).powi(2)).sqrt();
+    let vertical = mouth_y - eye_y;
+    let grow = 0.15;
+    let inside = d.landmarks.iter().all(|p| {
+        p[0] >= d.bbox[0] - grow * w
+            && p[0] <= d.bbox[2] + grow * w
+            && p[1] >= d.bbox[1] - grow * h
+            && p[1] <= d.bbox[3] + grow * h
+    });
+    inside
+        && vertical > 0.15 * h
+        && nose[1] > eye_y - 0.05 * h
+        && nose[1] < mouth_y + 0.05 * h
+        && eye_dist > 0.12 * w
+        && mouth_dist > 0.08 * w
+}
+
+/// Convert an RGB image into the detector's input: NCHW, BGR, mean-subtracted, unscaled.
+pub fn to_input(img: &RgbImage) -> Vec<f32> {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let plane = w * h;
+    let mut out = vec![0.0f32; 3 * plane];
+    for (i, px) in img.pixels().enumerate() {
+        // BGR order: channel 0 is blue.
+        out[i] = px[2] as f32 - MEAN_BGR[0];
+        out[plane + i] = px[1] as f32 - MEAN_BGR[1];
+        out[2 * plane + i] = px[0] as f32 - MEAN_BGR[2];
+    }
+    out
+}
+
+/// The face detector: one ONNX session, owned by one thread.
+pub struct Detector {
+    model: OnnxModel,
+}
+
+impl Detector {
+    /// Build the detector from verified model bytes.
+    pub fn new(bytes: &[u8], provider: Provider) -> Result<Self> {
+        Ok(Self {
+            model: OnnxModel::new(super::models::DETECTOR.id, bytes, provider)?,
+        })
+    }
+
+    /// The execution provider in use.
+    pub fn provider(&self) -> &'static str {
+        self.model.provider()
+    }
+
+    /// Detect faces in `img`; coordinates are in `img`'s pixels. Applies the score threshold,
+    /// NMS, the minimum size (given in `img` pixels) and the landmark plausibility filter.
+    pub fn detect(&mut self, img: &RgbImage, min_face: f32) -> Result<Vec<Detection>> {
+        let (w, h) = (img.width() as usize, img.height() as usize);
+        if w < 8 || h < 8 {
+            return Ok(Vec::new());
+        }
+        let input = to_input(img);
+        let out = self
+            .model
+            .run(&[1, 3, h, w], &input, &["loc", "conf", "landmarks"])?;
+        let pri = priors(w, h);
+        let dets = decode(
+            &out[0].data,
+            &out[1].data,
+            &out[2].data,
+            &pri,
+            w,
+            h,
+            settings::DETECT_SCORE_THRESHOLD,
+        );
+        Ok(nms(dets, settings::DETECT_NMS_IOU)
+            .into_iter()
+            .filter(|d| {
+                let (bw, bh) = d.size();
+                bw.min(bh) >= min_face && plausible_landmarks(d)
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prior_count_and_order_follow_the_contract() {
+        let p = priors(64, 32);
+        // step 8: 4x8 cells, step 16: 2x4, step 32: 1x2; two sizes each.
+        assert_eq!(p.len(), (32 + 8 + 2) * 2);
+        assert_eq!(p[0], [4.0 / 64.0, 4.0 / 32.0, 16.0 / 64.0, 16.0 / 32.0]);
+        assert_eq!(p[1][2], 32.0 / 64.0);
+        // second cell of the first row moves along x
+        assert_eq!(p[2][0], 12.0 / 64.0);
+        // first prior of the step-16 level
+        assert_eq!(p[64], [8.0 / 64.0, 8.0 / 32.0, 64.0 / 64.0, 64.0 / 32.0]);
+    }
+
+    #[test]
+    fn zero_regression_decodes_to_the_prior() {
+        let pri = priors(32, 32);
+        let n = pri.len();
+        let loc = vec![0.0; n * 4];
+        let mut conf = vec![0.0; n * 2];
+        conf[1] = 0.95;
+        let landm = vec![0.0; n * 10];
+        let d = decode(&loc, &conf, &landm, &pri, 32, 32, 0.5);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].bbox, [-4.0, -4.0, 12.0, 12.0]);
+        assert_eq!(d[0].landmarks[0], [4.0, 4.0]);
+    }
+
+    #[test]
+    fn regression_moves_and_scales_the_box() {
+        let pri = vec![[0.5, 0.5, 0.25, 0.25]];
+        let loc = vec![1.0, 0.0, 0.0, (2.0f32).ln() / 0.2];
+        let conf = vec![0.0, 1.0];
+        let landm = vec![0.0; 10];
+        let d = decode(&loc, &conf, &landm, &pri, 100, 100, 0.5);
+        let b = d[0].bbox;
+        // centre x moved by 0.1 * 0.25 * 100 = 2.5 px; height doubled to 50 px.
+        assert!((b[0] - (52.5 - 12.5)).abs() < 1e-4);
+        assert!((b[3] - b[1] - 50.0).abs() < 1e-3);
+    }
+
+    #[test]
+    fn iou_of_known_boxes() {
+        assert_eq!(iou(&[0.0, 0.0, 10.0, 10.0], &[0.0, 0.0, 10.0, 10.0]), 1.0);
+        assert_eq!(iou(&[0.0, 0.0, 10.0, 10.0], &[20.0, 0.0, 30.0, 10.0]), 0.0);
+        let v = iou(&[0.0, 0.0, 10.0, 10.0], &[5.0, 0.0, 15.0, 10.0]);
+        assert!((v - 50.0 / 150.0).abs() < 1e-6);
+    }
+
+    fn det(b: [f32; 4], score: f32) -> Detection {
+        Detection {
+            bbox: b,
+            landmarks: [[0.0; 2]; 5],
+            score,
+        }
+    }
+
+    #[test]
+    fn nms_keeps_the_best_of_overlapping_boxes() {
+        let kept = nms(
+            vec![
+                det([0.0, 0.0, 10.0, 10.0], 0.8),
+                det([1.0, 0.0, 11.0, 10.0], 0.9),
+                det([50.0, 50.0, 60.0, 60.0], 0.7),
+            ],
+            0.4,
+        );
+        assert_eq!(kept.len(), 2);
+        assert_eq!(kept[0].score, 0.9);
+        assert_eq!(kept[1].score, 0.7);
+    }
+
+    #[test]
+    fn landmark_plausibility() {
+        let face = Detection {
+            bbox: [0.0, 0.0, 100.0, 120.0],
+            landmarks: [
+                [30.0, 45.0],
+                [70.0, 45.0],
+                [50.0, 70.0],
+                [35.0, 92.0],
+                [65.0, 92.0],
+            ],
+            score: 0.99,
+        };
+        assert!(plausible_landmarks(&face));
+        let mut upside = face;
+        upside.landmarks[3][1] = 20.0;
+        upside.landmarks[4][1] = 20.0;
+        assert!(!plausible_landmarks(&upside));
+        let mut collapsed = face;
+        collapsed.landmarks[1] = collapsed.landmarks[0];
+        assert!(!plausible_landmarks(&collapsed));
+    }
+
+    #[test]
+    fn input_is_bgr_minus_mean() {
+        let img = RgbImage::from_pixel(2, 1, image::Rgb([10, 20, 30]));
+        let v = to_input(&img);
+        assert_eq!(v, vec![30.0 - 104.0, 30.0 - 104.0, 20.0 - 117.0, 20.0 - 117.0, 10.0 - 123.0, 10.0 - 123.0]);
+    }
+}

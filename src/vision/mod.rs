@@ -1,0 +1,66 @@
+//! Faces from pixels: detection, alignment, embedding. `runtime` is the only place that knows
+//! ONNX Runtime; everything else here is plain Rust.
+
+pub mod align;
+pub mod detect;
+pub mod embed;
+pub mod models;
+pub mod runtime;
+
+use std::path::Path;
+use std::sync::Arc;
+
+pub use detect::Detection;
+pub use embed::Embedding;
+pub use runtime::Provider;
+
+use crate::error::Result;
+
+/// Model bytes, checksum-verified once and shared by every thread's sessions.
+#[derive(Clone)]
+pub struct Models {
+    detector: Arc<[u8]>,
+    embedder: Arc<[u8]>,
+    provider: Provider,
+}
+
+impl Models {
+    /// Load and verify the detector and embedder from `dir` (see [`models::models_dir`]).
+    pub fn load(dir: &Path, provider: Provider) -> Result<Self> {
+        runtime::init()?;
+        Ok(Self {
+            detector: models::load_verified(&models::DETECTOR, dir)?,
+            embedder: models::load_verified(&models::EMBEDDER, dir)?,
+            provider,
+        })
+    }
+
+    /// Load from the default models folder.
+    pub fn load_default() -> Result<Self> {
+        Self::load(&models::models_dir(), Provider::Auto)
+    }
+
+    /// Build one thread's detector and embedder sessions.
+    pub fn engine(&self) -> Result<FaceEngine> {
+        Ok(FaceEngine {
+            detector: detect::Detector::new(&self.detector, self.provider)?,
+            embedder: embed::Embedder::new(&self.embedder, self.provider)?,
+        })
+    }
+}
+
+/// One thread's face pipeline. Not `Sync`: each inference thread owns one.
+pub struct FaceEngine {
+    pub detector: detect::Detector,
+    pub embedder: embed::Embedder,
+}
+
+impl FaceEngine {
+    /// Which execution provider each model runs on, e.g. `["retinaface_mnet025: CPU", ...]`.
+    pub fn providers(&self) -> Vec<String> {
+        vec![
+            format!("{}: {}", models::DETECTOR.id, self.detector.provider()),
+            format!("{}: {}", models::EMBEDDER.id, self.embedder.provider()),
+        ]
+    }
+}
