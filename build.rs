@@ -12,10 +12,7 @@ fn main() {
     println!("cargo:rerun-if-env-changed=LIKENESS_SKIP_ORT_FETCH");
     let out_dir = std::path::PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     let dir = out_dir.join("onnxruntime");
-    println!(
-        "cargo:rustc-env=LIKENESS_BUILD_ORT_DIR={}",
-        dir.display()
-    );
+    println!("cargo:rustc-env=LIKENESS_BUILD_ORT_DIR={}", dir.display());
     if std::env::var_os("LIKENESS_SKIP_ORT_FETCH").is_some() {
         return;
     }

@@ -29,7 +29,10 @@ pub fn parse_pairs(text: &str, images: &Path) -> Result<Vec<Pair>> {
         .next()
         .ok_or_else(|| Error::Invalid("pairs.txt is empty".into()))?
         .split_whitespace()
-        .map(|t| t.parse().map_err(|_| Error::Invalid(format!("bad pairs.txt header `{t}`"))))
+        .map(|t| {
+            t.parse()
+                .map_err(|_| Error::Invalid(format!("bad pairs.txt header `{t}`")))
+        })
         .collect::<Result<_>>()?;
     let (folds, per) = match head.as_slice() {
         [f, n] => (*f, *n),
@@ -160,7 +163,10 @@ pub fn evaluate(
     let pairs_path = dir.join("protocol/pairs.txt");
     let text = std::fs::read_to_string(&pairs_path).map_err(|e| Error::io(&pairs_path, e))?;
     let pairs = parse_pairs(&text, &dir.join("lfw-deepfunneled"))?;
-    let mut images: Vec<PathBuf> = pairs.iter().flat_map(|p| [p.a.clone(), p.b.clone()]).collect();
+    let mut images: Vec<PathBuf> = pairs
+        .iter()
+        .flat_map(|p| [p.a.clone(), p.b.clone()])
+        .collect();
     images.sort();
     images.dedup();
     let results = photo::analyze_many(models, &images, threads, cancel, progress)?;
@@ -168,7 +174,9 @@ pub fn evaluate(
         .iter()
         .zip(&results)
         .filter_map(|(p, r)| match r {
-            Ok(f) => f.nearest_centre().map(|face| (p.as_path(), face.embedding.clone())),
+            Ok(f) => f
+                .nearest_centre()
+                .map(|face| (p.as_path(), face.embedding.clone())),
             Err(e) => {
                 tracing::warn!("{e}");
                 None
@@ -194,7 +202,8 @@ pub fn evaluate(
     Ok(LfwReport {
         accuracy_mean,
         accuracy_std,
-        threshold_mean: thresholds.iter().map(|&t| t as f64).sum::<f64>() / thresholds.len().max(1) as f64,
+        threshold_mean: thresholds.iter().map(|&t| t as f64).sum::<f64>()
+            / thresholds.len().max(1) as f64,
         folds,
         pairs: pairs.len(),
         no_face,

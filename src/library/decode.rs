@@ -153,8 +153,7 @@ fn decode_jpeg_scaled(
     max_side: u32,
 ) -> Result<Option<(DynamicImage, u32, u32)>, String> {
     let mut dec = jpeg_decoder::Decoder::new(Cursor::new(bytes));
-    dec.read_info()
-        .map_err(|e| format!("broken JPEG: {e}"))?;
+    dec.read_info().map_err(|e| format!("broken JPEG: {e}"))?;
     let Some(info) = dec.info() else {
         return Err("broken JPEG: no frame header".into());
     };
@@ -170,9 +169,7 @@ fn decode_jpeg_scaled(
         ((w as f32 * k).ceil() as u16).max(1),
         ((h as f32 * k).ceil() as u16).max(1),
     );
-    let (sw, sh) = dec
-        .scale(rw, rh)
-        .map_err(|e| format!("broken JPEG: {e}"))?;
+    let (sw, sh) = dec.scale(rw, rh).map_err(|e| format!("broken JPEG: {e}"))?;
     let pixels = dec.decode().map_err(|e| format!("broken JPEG: {e}"))?;
     let (sw, sh) = (sw as u32, sh as u32);
     let img = match dec.info().map(|i| i.pixel_format) {
@@ -215,8 +212,9 @@ pub fn face_thumbnail(img: &RgbImage, bbox: &[f32; 4], side: u32, quality: u8) -
     let x1 = ((cx + half).ceil() as u32).min(img.width());
     let y1 = ((cy + half).ceil() as u32).min(img.height());
     let (w, h) = (x1.saturating_sub(x0).max(1), y1.saturating_sub(y0).max(1));
-    let crop = image::imageops::crop_imm(img, x0.min(img.width() - 1), y0.min(img.height() - 1), w, h)
-        .to_image();
+    let crop =
+        image::imageops::crop_imm(img, x0.min(img.width() - 1), y0.min(img.height() - 1), w, h)
+            .to_image();
     let k = side as f32 / w.max(h) as f32;
     let (tw, th) = (
         ((w as f32 * k).round() as u32).clamp(1, side),
@@ -235,10 +233,14 @@ mod tests {
     use super::*;
 
     fn jpeg(w: u32, h: u32) -> Vec<u8> {
-        let img = RgbImage::from_fn(w, h, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 0]));
+        let img = RgbImage::from_fn(w, h, |x, y| {
+            image::Rgb([(x % 256) as u8, (y % 256) as u8, 0])
+        });
         let mut out = Vec::new();
-        img.write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90))
-            .unwrap();
+        img.write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(
+            &mut out, 90,
+        ))
+        .unwrap();
         out
     }
 

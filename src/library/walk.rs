@@ -14,19 +14,55 @@ pub const SUPPORTED: &[&str] = &[
 
 /// Photo formats we recognise but cannot decode yet, with the reason a user reads.
 const UNSUPPORTED: &[(&str, &str)] = &[
-    ("heic", "HEIC/HEIF photos are not supported yet (no patent-free decoder in the app)"),
-    ("heif", "HEIC/HEIF photos are not supported yet (no patent-free decoder in the app)"),
+    (
+        "heic",
+        "HEIC/HEIF photos are not supported yet (no patent-free decoder in the app)",
+    ),
+    (
+        "heif",
+        "HEIC/HEIF photos are not supported yet (no patent-free decoder in the app)",
+    ),
     ("avif", "AVIF photos are not supported yet"),
-    ("cr2", "camera RAW files are not supported; scan the JPEG exported from it"),
-    ("cr3", "camera RAW files are not supported; scan the JPEG exported from it"),
-    ("nef", "camera RAW files are not supported; scan the JPEG exported from it"),
-    ("arw", "camera RAW files are not supported; scan the JPEG exported from it"),
-    ("dng", "camera RAW files are not supported; scan the JPEG exported from it"),
-    ("orf", "camera RAW files are not supported; scan the JPEG exported from it"),
-    ("rw2", "camera RAW files are not supported; scan the JPEG exported from it"),
-    ("raf", "camera RAW files are not supported; scan the JPEG exported from it"),
-    ("srw", "camera RAW files are not supported; scan the JPEG exported from it"),
-    ("pef", "camera RAW files are not supported; scan the JPEG exported from it"),
+    (
+        "cr2",
+        "camera RAW files are not supported; scan the JPEG exported from it",
+    ),
+    (
+        "cr3",
+        "camera RAW files are not supported; scan the JPEG exported from it",
+    ),
+    (
+        "nef",
+        "camera RAW files are not supported; scan the JPEG exported from it",
+    ),
+    (
+        "arw",
+        "camera RAW files are not supported; scan the JPEG exported from it",
+    ),
+    (
+        "dng",
+        "camera RAW files are not supported; scan the JPEG exported from it",
+    ),
+    (
+        "orf",
+        "camera RAW files are not supported; scan the JPEG exported from it",
+    ),
+    (
+        "rw2",
+        "camera RAW files are not supported; scan the JPEG exported from it",
+    ),
+    (
+        "raf",
+        "camera RAW files are not supported; scan the JPEG exported from it",
+    ),
+    (
+        "srw",
+        "camera RAW files are not supported; scan the JPEG exported from it",
+    ),
+    (
+        "pef",
+        "camera RAW files are not supported; scan the JPEG exported from it",
+    ),
 ];
 
 /// A photo file found by the walk, with the facts that decide whether it changed.
@@ -66,7 +102,8 @@ pub fn classify(path: &Path) -> Result<bool, &'static str> {
     }
 }
 
-fn entry(path: PathBuf, md: &std::fs::Metadata) -> FileEntry {
+/// The change-detection facts of a file.
+pub fn file_entry(path: PathBuf, md: &std::fs::Metadata) -> FileEntry {
     let mtime_ns = md
         .modified()
         .ok()
@@ -92,8 +129,8 @@ pub fn walk(roots: &[PathBuf], skip: &[PathBuf], cancel: &CancelToken) -> WalkRe
             .sort_by_file_name()
             .into_iter()
             .filter_entry(|e| {
-                let hidden = e.depth() > 0
-                    && e.file_name().to_str().is_some_and(|n| n.starts_with('.'));
+                let hidden =
+                    e.depth() > 0 && e.file_name().to_str().is_some_and(|n| n.starts_with('.'));
                 !hidden && !skip.iter().any(|s| e.path().starts_with(s))
             });
         for item in walker {
@@ -103,7 +140,10 @@ pub fn walk(roots: &[PathBuf], skip: &[PathBuf], cancel: &CancelToken) -> WalkRe
             let e = match item {
                 Ok(e) => e,
                 Err(err) => {
-                    let path = err.path().map(Path::to_path_buf).unwrap_or_else(|| root.clone());
+                    let path = err
+                        .path()
+                        .map(Path::to_path_buf)
+                        .unwrap_or_else(|| root.clone());
                     let why = if err.loop_ancestor().is_some() {
                         "folder link loop (skipped)".to_string()
                     } else {
@@ -138,7 +178,7 @@ pub fn walk(roots: &[PathBuf], skip: &[PathBuf], cancel: &CancelToken) -> WalkRe
             }
             #[cfg(not(unix))]
             let _ = &mut seen_files;
-            let fe = entry(e.into_path(), &md);
+            let fe = file_entry(e.into_path(), &md);
             match kind {
                 Ok(_) => out.photos.push(fe),
                 Err(why) => out.unsupported.push((fe, why.to_string())),
@@ -157,7 +197,9 @@ mod tests {
     fn classification() {
         assert_eq!(classify(Path::new("a/B.JPG")), Ok(true));
         assert_eq!(classify(Path::new("a/b.webp")), Ok(true));
-        assert!(classify(Path::new("a/b.heic")).unwrap_err().contains("HEIC"));
+        assert!(classify(Path::new("a/b.heic"))
+            .unwrap_err()
+            .contains("HEIC"));
         assert_eq!(classify(Path::new("a/notes.txt")), Ok(false));
         assert_eq!(classify(Path::new("a/noext")), Ok(false));
     }
@@ -169,7 +211,14 @@ mod tests {
         std::fs::create_dir_all(root.join("a/b")).unwrap();
         std::fs::create_dir_all(root.join(".hidden")).unwrap();
         std::fs::create_dir_all(root.join("appdata")).unwrap();
-        for p in ["a/1.jpg", "a/b/2.png", ".hidden/3.jpg", "appdata/4.jpg", "a/x.heic", "a/t.txt"] {
+        for p in [
+            "a/1.jpg",
+            "a/b/2.png",
+            ".hidden/3.jpg",
+            "appdata/4.jpg",
+            "a/x.heic",
+            "a/t.txt",
+        ] {
             std::fs::write(root.join(p), b"x").unwrap();
         }
         #[cfg(unix)]
@@ -177,7 +226,11 @@ mod tests {
             std::os::unix::fs::symlink(root.join("a"), root.join("a/b/loop")).unwrap();
             std::os::unix::fs::symlink(root.join("a/1.jpg"), root.join("a/same.jpg")).unwrap();
         }
-        let r = walk(&[root.to_path_buf()], &[root.join("appdata")], &CancelToken::new());
+        let r = walk(
+            &[root.to_path_buf()],
+            &[root.join("appdata")],
+            &CancelToken::new(),
+        );
         let names: Vec<String> = r
             .photos
             .iter()
@@ -187,6 +240,10 @@ mod tests {
         assert!(names.contains(&"a/b/2.png".to_string()));
         assert_eq!(r.unsupported.len(), 1);
         #[cfg(unix)]
-        assert!(r.errors.iter().any(|(_, why)| why.contains("loop")), "{:?}", r.errors);
+        assert!(
+            r.errors.iter().any(|(_, why)| why.contains("loop")),
+            "{:?}",
+            r.errors
+        );
     }
 }

@@ -28,6 +28,8 @@ use crate::vision::{align, detect, models, Models};
 pub struct ScanOptions {
     /// Folders to scan, recursively.
     pub roots: Vec<PathBuf>,
+    /// Single photo files to scan as well (no missing-file detection applies to these).
+    pub files: Vec<PathBuf>,
     /// Inference threads (each with its own detector and embedder sessions).
     pub inference_threads: usize,
     /// Decoding threads.
@@ -40,6 +42,7 @@ impl ScanOptions {
         let n = settings::default_inference_threads();
         Self {
             roots,
+            files: Vec::new(),
             inference_threads: n,
             decode_threads: n,
         }
@@ -170,7 +173,16 @@ pub fn index(
     let providers = engines[0].providers();
 
     progress.set_stage(Stage::Walking);
-    let found = walk::walk(&roots, &own_dirs(), cancel);
+    let mut found = walk::walk(&roots, &own_dirs(), cancel);
+    for f in &opts.files {
+        let md = std::fs::metadata(f).map_err(|e| Error::io(f, e))?;
+        let entry = walk::file_entry(std::fs::canonicalize(f).map_err(|e| Error::io(f, e))?, &md);
+        match walk::classify(&entry.path) {
+            Err(why) => found.unsupported.push((entry, why.to_string())),
+            Ok(_) if !found.photos.iter().any(|p| p.path == entry.path) => found.photos.push(entry),
+            Ok(_) => {}
+        }
+    }
     let mut out = ScanOutcome {
         photos_seen: (found.photos.len() + found.unsupported.len()) as u64,
         providers,
@@ -239,7 +251,9 @@ pub fn index(
         .filter(|r| {
             r.status != PhotoStatus::Missing
                 && !seen.contains(&r.path)
-                && roots.iter().any(|root| Path::new(&r.path).starts_with(root))
+                && roots
+                    .iter()
+                    .any(|root| Path::new(&r.path).starts_with(root))
                 && !unreadable.iter().any(|u| Path::new(&r.path).starts_with(u))
         })
         .map(|r| r.id)
@@ -314,7 +328,15 @@ pub fn index(
                     .try_for_each(|r| w.move_photo(r.id, &r.path, r.size, r.mtime_ns))
             })?;
         }
-        write_loop(store, op_rx, &timers, progress, &mut out, &mut failures, &mut moved_ids)
+        write_loop(
+            store,
+            op_rx,
+            &timers,
+            progress,
+            &mut out,
+            &mut failures,
+            &mut moved_ids,
+        )
     })?;
 
     out.cancelled = cancel.is_cancelled();
@@ -331,7 +353,9 @@ pub fn index(
         .iter()
         .filter(|r| {
             r.status == PhotoStatus::Missing
-                && roots.iter().any(|root| Path::new(&r.path).starts_with(root))
+                && roots
+                    .iter()
+                    .any(|root| Path::new(&r.path).starts_with(root))
         })
         .count() as u64;
     out.failures = failures;
@@ -433,7 +457,9 @@ fn faces_of(
     timers: &Timers,
 ) -> Result<Vec<NewFace>> {
     let min_face = settings::MIN_FACE_PX * d.scale;
-    let dets = timed(&timers.detect, || engine.detector.detect(&d.image, min_face))?;
+    let dets = timed(&timers.detect, || {
+        engine.detector.detect(&d.image, min_face)
+    })?;
     if dets.is_empty() {
         return Ok(Vec::new());
     }
@@ -565,7 +591,12 @@ fn apply(w: &Writer<'_>, ops: &[Op]) -> Result<()> {
                 })?;
             }
             Op::Moved { photo_id, entry } => {
-                w.move_photo(*photo_id, &path_str(&entry.path), entry.size, entry.mtime_ns)?;
+                w.move_photo(
+                    *photo_id,
+                    &path_str(&entry.path),
+                    entry.size,
+                    entry.mtime_ns,
+                )?;
             }
         }
     }

@@ -77,7 +77,9 @@ impl Store {
         let mut st = self.conn().prepare(&format!(
             "SELECT {FACE_COLS} FROM faces WHERE photo_id IN (SELECT id FROM photos WHERE status = 'indexed') ORDER BY id"
         ))?;
-        let rows = st.query_map([], face_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        let rows = st
+            .query_map([], face_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
 
@@ -104,7 +106,11 @@ impl Store {
     pub fn face_thumb(&self, face_id: i64) -> Result<Option<Vec<u8>>> {
         Ok(self
             .conn()
-            .query_row("SELECT jpeg FROM face_thumbs WHERE face_id = ?1", [face_id], |r| r.get(0))
+            .query_row(
+                "SELECT jpeg FROM face_thumbs WHERE face_id = ?1",
+                [face_id],
+                |r| r.get(0),
+            )
             .optional()?)
     }
 }

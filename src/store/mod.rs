@@ -159,9 +159,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = Store::open(&dir.path().join("sub/l.db")).unwrap();
         assert_eq!(s.schema_version().unwrap(), migrations::latest());
-        let fk: i64 = s.conn().query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+        let fk: i64 = s
+            .conn()
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(fk, 1);
-        let jm: String = s.conn().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        let jm: String = s
+            .conn()
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(jm, "wal");
         assert_eq!(s.integrity_check().unwrap(), "ok");
     }
@@ -188,19 +194,29 @@ mod tests {
             let mut c = Connection::open(&p).unwrap();
             c.execute_batch(migrations::MIGRATIONS[0]).unwrap();
             c.pragma_update(None, "user_version", 1).unwrap();
-            c.execute_batch("CREATE TABLE decisions (x); INSERT INTO folders(path, added_at) VALUES ('/p', 1);")
-                .unwrap();
+            c.execute_batch(
+                "CREATE TABLE decisions (x); INSERT INTO folders(path, added_at) VALUES ('/p', 1);",
+            )
+            .unwrap();
             let _ = &mut c;
         }
         let e = Store::open(&p).err().unwrap().to_string();
         assert!(e.contains("version 2"), "{e}");
         let c = Connection::open(&p).unwrap();
-        let v: u32 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        let v: u32 = c
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(v, 1);
-        let n: i64 = c.query_row("SELECT count(*) FROM folders", [], |r| r.get(0)).unwrap();
+        let n: i64 = c
+            .query_row("SELECT count(*) FROM folders", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(n, 1);
         let people: i64 = c
-            .query_row("SELECT count(*) FROM sqlite_master WHERE name = 'people'", [], |r| r.get(0))
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'people'",
+                [],
+                |r| r.get(0),
+            )
             .unwrap();
         assert_eq!(people, 0, "half-applied migration");
     }

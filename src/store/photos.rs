@@ -86,7 +86,9 @@ impl Store {
     /// Every stored photo.
     pub fn photos(&self) -> Result<Vec<PhotoRow>> {
         let mut st = self.conn().prepare(&format!("SELECT {COLS} FROM photos"))?;
-        let rows = st.query_map([], row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        let rows = st
+            .query_map([], row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
 
@@ -127,14 +129,15 @@ impl Store {
     /// Library totals.
     pub fn stats(&self) -> Result<Stats> {
         let c = self.conn();
-        let count = |sql: &str| -> Result<u64> {
-            Ok(c.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64)
-        };
+        let count =
+            |sql: &str| -> Result<u64> { Ok(c.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64) };
         let mut st = c.prepare(
             "SELECT model_id, count(*) FROM embeddings GROUP BY model_id ORDER BY model_id",
         )?;
         let models = st
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?
+            .query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+            })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(Stats {
             photos: count("SELECT count(*) FROM photos WHERE status = 'indexed'")?,

@@ -44,9 +44,9 @@ impl Similarity {
 pub fn umeyama(src: &[[f32; 2]], dst: &[[f32; 2]]) -> Similarity {
     let n = src.len().min(dst.len()) as f64;
     let mean = |pts: &[[f32; 2]]| {
-        let (sx, sy) = pts
-            .iter()
-            .fold((0.0f64, 0.0f64), |(x, y), p| (x + p[0] as f64, y + p[1] as f64));
+        let (sx, sy) = pts.iter().fold((0.0f64, 0.0f64), |(x, y), p| {
+            (x + p[0] as f64, y + p[1] as f64)
+        });
         (sx / n, sy / n)
     };
     let (msx, msy) = mean(src);
@@ -60,7 +60,11 @@ pub fn umeyama(src: &[[f32; 2]], dst: &[[f32; 2]]) -> Similarity {
         im += sx * dy - sy * dx;
         var += sx * sx + sy * sy;
     }
-    let (a, b) = if var > 0.0 { (re / var, im / var) } else { (1.0, 0.0) };
+    let (a, b) = if var > 0.0 {
+        (re / var, im / var)
+    } else {
+        (1.0, 0.0)
+    };
     Similarity {
         a: a as f32,
         b: b as f32,
@@ -81,10 +85,7 @@ pub fn chip_transform(landmarks: &[[f32; 2]; 5]) -> Similarity {
     Similarity {
         a,
         b,
-        t: [
-            c[0] - (a * 74.5 - b * 74.5),
-            c[1] - (b * 74.5 + a * 74.5),
-        ],
+        t: [c[0] - (a * 74.5 - b * 74.5), c[1] - (b * 74.5 + a * 74.5)],
     }
 }
 
@@ -93,7 +94,10 @@ pub fn halve(img: &RgbImage) -> RgbImage {
     let (w, h) = (img.width() / 2, img.height() / 2);
     RgbImage::from_fn(w.max(1), h.max(1), |x, y| {
         let (x0, y0) = ((2 * x).min(img.width() - 1), (2 * y).min(img.height() - 1));
-        let (x1, y1) = ((x0 + 1).min(img.width() - 1), (y0 + 1).min(img.height() - 1));
+        let (x1, y1) = (
+            (x0 + 1).min(img.width() - 1),
+            (y0 + 1).min(img.height() - 1),
+        );
         let mut px = [0u8; 3];
         for (c, v) in px.iter_mut().enumerate() {
             let s = img.get_pixel(x0, y0)[c] as u32
@@ -113,7 +117,12 @@ pub fn extract_chip(img: &RgbImage, landmarks: &[[f32; 2]; 5]) -> Vec<f32> {
     // Work on a crop around the chip's footprint so halving large faces stays cheap.
     let corners = [[0.0, 0.0], [149.0, 0.0], [0.0, 149.0], [149.0, 149.0]].map(|p| tr.apply(p));
     let lo = |i: usize| corners.iter().map(|p| p[i]).fold(f32::INFINITY, f32::min);
-    let hi = |i: usize| corners.iter().map(|p| p[i]).fold(f32::NEG_INFINITY, f32::max);
+    let hi = |i: usize| {
+        corners
+            .iter()
+            .map(|p| p[i])
+            .fold(f32::NEG_INFINITY, f32::max)
+    };
     let x0 = (lo(0).floor() - 2.0).clamp(0.0, img.width() as f32) as u32;
     let y0 = (lo(1).floor() - 2.0).clamp(0.0, img.height() as f32) as u32;
     let x1 = (hi(0).ceil() + 2.0).clamp(0.0, img.width() as f32) as u32;

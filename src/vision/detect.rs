@@ -137,36 +137,6 @@ pub fn nms(mut dets: Vec<Detection>, threshold: f32) -> Vec<Detection> {
     keep
 }
 
-/// Whether the five landmarks are laid out like a human face seen from the front or side: eyes
-/// above the mouth, the nose between eye line and mouth line, eyes apart, mouth corners apart,
-/// all inside the (slightly grown) box. Animal faces that RetinaFace scores highly fail this (the
-/// model places "eyes" and "mouth" on fur and snouts in implausible proportions).
-pub fn plausible_landmarks(d: &Detection) -> bool {
-    let [le, re, nose, lm, rm] = d.landmarks;
-    let (w, h) = d.size();
-    if w <= 0.0 || h <= 0.0 {
-        return false;
-    }
-    let eye_y = (le[1] + re[1]) / 2.0;
-    let mouth_y = (lm[1] + rm[1]) / 2.0;
-    let eye_dist = ((re[0] - le[0]).powi(2) + (re[1] - le[1]).powi(2)).sqrt();
-    let mouth_dist = ((rm[0] - lm[0]).powi(2) + (rm[1] - lm[1]).powi(2)).sqrt();
-    let vertical = mouth_y - eye_y;
-    let grow = 0.15;
-    let inside = d.landmarks.iter().all(|p| {
-        p[0] >= d.bbox[0] - grow * w
-            && p[0] <= d.bbox[2] + grow * w
-            && p[1] >= d.bbox[1] - grow * h
-            && p[1] <= d.bbox[3] + grow * h
-    });
-    inside
-        && vertical > 0.15 * h
-        && nose[1] > eye_y - 0.05 * h
-        && nose[1] < mouth_y + 0.05 * h
-        && eye_dist > 0.12 * w
-        && mouth_dist > 0.08 * w
-}
-
 /// Convert an RGB image into the detector's input: NCHW, BGR, mean-subtracted, unscaled.
 pub fn to_input(img: &RgbImage) -> Vec<f32> {
     let (w, h) = (img.width() as usize, img.height() as usize);
@@ -181,16 +151,61 @@ pub fn to_input(img: &RgbImage) -> Vec<f32> {
     out
 }
 
-/// The face detector: one ONNX session, owned by one thread.
+/// Side of the crop MTCNN's O-Net classifies.
+pub const ONET_SIDE: u32 = 48;
+
+/// The O-Net input for a detection: the box squared around its centre (as MTCNN does), cropped
+/// with black outside the image, resized to 48×48, RGB, `(x − 127.5) / 128`, CHW.
+pub fn onet_input(img: &RgbImage, d: &Detection) -> Vec<f32> {
+    let (w, h) = d.size();
+    let side = w.max(h).max(1.0);
+    let (cx, cy) = d.centre();
+    let (x0, y0) = (
+        (cx - side / 2.0).round() as i64,
+        (cy - side / 2.0).round() as i64,
+    );
+    let s = side.round().max(1.0) as u32;
+    let mut crop = RgbImage::new(s, s);
+    for y in 0..s {
+        let iy = y0 + y as i64;
+        if iy < 0 || iy >= img.height() as i64 {
+            continue;
+        }
+        for x in 0..s {
+            let ix = x0 + x as i64;
+            if ix >= 0 && ix < img.width() as i64 {
+                crop.put_pixel(x, y, *img.get_pixel(ix as u32, iy as u32));
+            }
+        }
+    }
+    let small = image::imageops::resize(
+        &crop,
+        ONET_SIDE,
+        ONET_SIDE,
+        image::imageops::FilterType::Triangle,
+    );
+    let plane = (ONET_SIDE * ONET_SIDE) as usize;
+    let mut out = vec![0.0f32; 3 * plane];
+    for (i, px) in small.pixels().enumerate() {
+        for c in 0..3 {
+            out[c * plane + i] = (px[c] as f32 - 127.5) * 0.0078125;
+        }
+    }
+    out
+}
+
+/// The face detector: RetinaFace proposes, MTCNN's O-Net confirms. One thread owns it.
 pub struct Detector {
     model: OnnxModel,
+    onet: OnnxModel,
 }
 
 impl Detector {
     /// Build the detector from verified model bytes.
-    pub fn new(bytes: &[u8], provider: Provider) -> Result<Self> {
+    pub fn new(bytes: &[u8], onet: &[u8], provider: Provider) -> Result<Self> {
         Ok(Self {
             model: OnnxModel::new(super::models::DETECTOR.id, bytes, provider)?,
+            onet: OnnxModel::new(super::models::FACE_CHECK.id, onet, provider)?,
         })
     }
 
@@ -200,7 +215,7 @@ impl Detector {
     }
 
     /// Detect faces in `img`; coordinates are in `img`'s pixels. Applies the score threshold,
-    /// NMS, the minimum size (given in `img` pixels) and the landmark plausibility filter.
+    /// NMS, the minimum size (given in `img` pixels) and the O-Net face check.
     pub fn detect(&mut self, img: &RgbImage, min_face: f32) -> Result<Vec<Detection>> {
         let (w, h) = (img.width() as usize, img.height() as usize);
         if w < 8 || h < 8 {
@@ -220,13 +235,34 @@ impl Detector {
             h,
             settings::DETECT_SCORE_THRESHOLD,
         );
-        Ok(nms(dets, settings::DETECT_NMS_IOU)
+        let kept: Vec<Detection> = nms(dets, settings::DETECT_NMS_IOU)
             .into_iter()
             .filter(|d| {
                 let (bw, bh) = d.size();
-                bw.min(bh) >= min_face && plausible_landmarks(d)
+                bw.min(bh) >= min_face
             })
+            .collect();
+        let probs = self.face_probability(img, &kept)?;
+        Ok(kept
+            .into_iter()
+            .zip(probs)
+            .filter(|(_, p)| *p >= settings::FACE_CHECK_THRESHOLD)
+            .map(|(d, _)| d)
             .collect())
+    }
+
+    /// O-Net's probability that each detection is a human face. RetinaFace gives animal faces
+    /// high scores (dogs at 0.99); O-Net, trained as the last stage of a face cascade, does not.
+    pub fn face_probability(&mut self, img: &RgbImage, dets: &[Detection]) -> Result<Vec<f32>> {
+        if dets.is_empty() {
+            return Ok(Vec::new());
+        }
+        let input: Vec<f32> = dets.iter().flat_map(|d| onet_input(img, d)).collect();
+        let side = ONET_SIDE as usize;
+        let out = self
+            .onet
+            .run(&[dets.len(), 3, side, side], &input, &["prob"])?;
+        Ok(out[0].data.chunks(2).map(|p| p[1]).collect())
     }
 }
 
@@ -306,32 +342,40 @@ mod tests {
     }
 
     #[test]
-    fn landmark_plausibility() {
-        let face = Detection {
-            bbox: [0.0, 0.0, 100.0, 120.0],
-            landmarks: [
-                [30.0, 45.0],
-                [70.0, 45.0],
-                [50.0, 70.0],
-                [35.0, 92.0],
-                [65.0, 92.0],
-            ],
-            score: 0.99,
+    fn onet_input_squares_and_pads() {
+        let img = RgbImage::from_pixel(100, 100, image::Rgb([255, 255, 255]));
+        // A tall box at the left edge: the square crop reaches outside the image (black).
+        let d = Detection {
+            bbox: [0.0, 20.0, 20.0, 60.0],
+            landmarks: [[0.0; 2]; 5],
+            score: 1.0,
         };
-        assert!(plausible_landmarks(&face));
-        let mut upside = face;
-        upside.landmarks[3][1] = 20.0;
-        upside.landmarks[4][1] = 20.0;
-        assert!(!plausible_landmarks(&upside));
-        let mut collapsed = face;
-        collapsed.landmarks[1] = collapsed.landmarks[0];
-        assert!(!plausible_landmarks(&collapsed));
+        let v = onet_input(&img, &d);
+        assert_eq!(v.len(), 3 * 48 * 48);
+        assert!(
+            (v[20 * 48] + 127.5 / 128.0).abs() < 1e-3,
+            "left edge is black"
+        );
+        assert!(
+            (v[20 * 48 + 47] - 127.5 / 128.0).abs() < 1e-3,
+            "right edge is white"
+        );
     }
 
     #[test]
     fn input_is_bgr_minus_mean() {
         let img = RgbImage::from_pixel(2, 1, image::Rgb([10, 20, 30]));
         let v = to_input(&img);
-        assert_eq!(v, vec![30.0 - 104.0, 30.0 - 104.0, 20.0 - 117.0, 20.0 - 117.0, 10.0 - 123.0, 10.0 - 123.0]);
+        assert_eq!(
+            v,
+            vec![
+                30.0 - 104.0,
+                30.0 - 104.0,
+                20.0 - 117.0,
+                20.0 - 117.0,
+                10.0 - 123.0,
+                10.0 - 123.0
+            ]
+        );
     }
 }

@@ -20,6 +20,7 @@ use crate::error::Result;
 #[derive(Clone)]
 pub struct Models {
     detector: Arc<[u8]>,
+    face_check: Arc<[u8]>,
     embedder: Arc<[u8]>,
     provider: Provider,
 }
@@ -30,6 +31,7 @@ impl Models {
         runtime::init()?;
         Ok(Self {
             detector: models::load_verified(&models::DETECTOR, dir)?,
+            face_check: models::load_verified(&models::FACE_CHECK, dir)?,
             embedder: models::load_verified(&models::EMBEDDER, dir)?,
             provider,
         })
@@ -43,7 +45,7 @@ impl Models {
     /// Build one thread's detector and embedder sessions.
     pub fn engine(&self) -> Result<FaceEngine> {
         Ok(FaceEngine {
-            detector: detect::Detector::new(&self.detector, self.provider)?,
+            detector: detect::Detector::new(&self.detector, &self.face_check, self.provider)?,
             embedder: embed::Embedder::new(&self.embedder, self.provider)?,
         })
     }

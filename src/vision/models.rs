@@ -26,6 +26,13 @@ pub const DETECTOR: ModelSpec = ModelSpec {
     sha256: "b7a7acab55e104dce6f32cdfff929bd83946da5cd869b9e2e9bdffafd1b7e4a5",
 };
 
+/// MTCNN O-Net (MIT, facenet-pytorch): confirms RetinaFace's proposals are human faces.
+pub const FACE_CHECK: ModelSpec = ModelSpec {
+    id: "mtcnn_onet",
+    file: "mtcnn_onet.onnx",
+    sha256: "bcedbcc93b1be22a5811840090e1d61b02682d48dbf10ff8ccfde12ce3e0d27c",
+};
+
 /// dlib ResNet face embedder v1 (CC0): 150x150 RGB 0..255 chips to 128-d descriptors.
 pub const EMBEDDER: ModelSpec = ModelSpec {
     id: "dlib_resnet_v1",
@@ -82,10 +89,12 @@ pub fn load_verified(spec: &ModelSpec, dir: &Path) -> Result<Arc<[u8]>> {
 /// Lower-case hex of a byte string.
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 #[cfg(test)]
@@ -96,7 +105,9 @@ mod tests {
     fn corrupt_model_is_refused_with_its_path() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(DETECTOR.file), b"not a model").unwrap();
-        let err = load_verified(&DETECTOR, dir.path()).unwrap_err().to_string();
+        let err = load_verified(&DETECTOR, dir.path())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("corrupt"), "{err}");
         assert!(err.contains(DETECTOR.file), "{err}");
     }
@@ -104,7 +115,9 @@ mod tests {
     #[test]
     fn missing_model_names_the_fix() {
         let dir = tempfile::tempdir().unwrap();
-        let err = load_verified(&EMBEDDER, dir.path()).unwrap_err().to_string();
+        let err = load_verified(&EMBEDDER, dir.path())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("LIKENESS_MODELS_DIR"), "{err}");
     }
 
@@ -113,5 +126,6 @@ mod tests {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
         load_verified(&DETECTOR, &dir).unwrap();
         load_verified(&EMBEDDER, &dir).unwrap();
+        load_verified(&FACE_CHECK, &dir).unwrap();
     }
 }

@@ -48,8 +48,10 @@ fn candidate_paths() -> Vec<PathBuf> {
 }
 
 fn cache_dir() -> Option<PathBuf> {
-    directories::ProjectDirs::from("org", "Likeness", "likeness")
-        .map(|d| d.cache_dir().join(format!("onnxruntime-{}", fetch::ORT_VERSION)))
+    directories::ProjectDirs::from("org", "Likeness", "likeness").map(|d| {
+        d.cache_dir()
+            .join(format!("onnxruntime-{}", fetch::ORT_VERSION))
+    })
 }
 
 /// Find the library: `ORT_DYLIB_PATH`, next to the executable, the build-time copy, the cache;
@@ -74,7 +76,11 @@ fn locate() -> std::result::Result<PathBuf, String> {
     let Some(cache) = cache_dir() else {
         return Err("no cache directory could be determined; set ORT_DYLIB_PATH".into());
     };
-    tracing::info!("fetching ONNX Runtime {} into {}", fetch::ORT_VERSION, cache.display());
+    tracing::info!(
+        "fetching ONNX Runtime {} into {}",
+        fetch::ORT_VERSION,
+        cache.display()
+    );
     fetch::fetch_ort_into(&cache).map_err(|e| {
         format!(
             "ONNX Runtime {v} was not found (looked in {}) and fetching it failed: {e}. \
@@ -189,8 +195,8 @@ impl OnnxModel {
             model: self.name.clone(),
             message: e,
         };
-        let tensor = TensorRef::from_array_view((shape.to_vec(), input))
-            .map_err(|e| err(e.to_string()))?;
+        let tensor =
+            TensorRef::from_array_view((shape.to_vec(), input)).map_err(|e| err(e.to_string()))?;
         let result = self
             .session
             .run(ort::inputs![tensor])

@@ -1,0 +1,196 @@
+//! Handlers of the engine commands: scan, faces, verify, eval lfw, stats.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use serde_json::json;
+
+use likeness::pipeline::{self, photo, ScanOptions};
+use likeness::progress::Progress;
+use likeness::store::Store;
+use likeness::vision::Models;
+use likeness::{eval, settings, verify};
+
+use super::{cancel_on_ctrl_c, spawn_bar, Ctx};
+
+/// `likeness faces PHOTO`
+pub fn faces(ctx: &Ctx, path: &Path, embed: bool) -> Result<()> {
+    let models = Models::load_default()?;
+    let mut engine = models.engine()?;
+    let f = photo::analyze(&mut engine, path, embed)?;
+    let faces: Vec<_> = f
+        .faces
+        .iter()
+        .map(|face| {
+            let d = &face.detection;
+            let mut v = json!({"box": d.bbox, "landmarks": d.landmarks, "score": d.score});
+            if embed {
+                v["embedding"] = json!(face.embedding);
+            }
+            v
+        })
+        .collect();
+    ctx.emit(
+        json!({"faces": faces, "width": f.width, "height": f.height}),
+        || {
+            let mut s = format!(
+                "{}: {}x{}, {} face(s)",
+                path.display(),
+                f.width,
+                f.height,
+                f.faces.len()
+            );
+            for face in &f.faces {
+                let b = face.detection.bbox;
+                s += &format!(
+                    "\n  box ({:.0}, {:.0}) - ({:.0}, {:.0})  score {:.3}",
+                    b[0], b[1], b[2], b[3], face.detection.score
+                );
+            }
+            s
+        },
+    );
+    Ok(())
+}
+
+/// `likeness verify A B`
+pub fn verify(ctx: &Ctx, photo_a: &Path, photo_b: &Path) -> Result<()> {
+    let models = Models::load_default()?;
+    let mut engine = models.engine()?;
+    let mut emb = |p: &Path| -> Result<Vec<f32>> {
+        let f = photo::analyze(&mut engine, p, true)?;
+        Ok(f.largest()
+            .with_context(|| format!("no face found in {}", p.display()))?
+            .embedding
+            .clone())
+    };
+    let (a, b) = (emb(photo_a)?, emb(photo_b)?);
+    let v = verify::verify(&a, &b);
+    ctx.emit(serde_json::to_value(&v)?, || {
+        format!(
+            "distance {:.3} (threshold {:.2}): {}",
+            v.distance, v.threshold, v.meaning
+        )
+    });
+    Ok(())
+}
+
+/// `likeness eval lfw DIR`
+pub fn eval_lfw(ctx: &Ctx, dir: &Path, threads: Option<usize>) -> Result<()> {
+    let models = Models::load_default()?;
+    let cancel = cancel_on_ctrl_c()?;
+    let progress = Progress::new();
+    let bar = spawn_bar(progress.clone(), "images");
+    let report = eval::lfw::evaluate(
+        dir,
+        &models,
+        threads.unwrap_or_else(settings::default_inference_threads),
+        &cancel,
+        &progress,
+    );
+    bar.finish();
+    let report = report?;
+    ctx.emit(serde_json::to_value(&report)?, || {
+        format!(
+            "LFW 10-fold: accuracy {:.2}% ± {:.2} (threshold {:.3}, {} pairs, {} images without a face; cosine {:.2}%)",
+            report.accuracy_mean * 100.0,
+            report.accuracy_std * 100.0,
+            report.threshold_mean,
+            report.pairs,
+            report.no_face,
+            report.cosine_accuracy_mean * 100.0
+        )
+    });
+    Ok(())
+}
+
+/// `likeness stats`
+pub fn stats(ctx: &Ctx) -> Result<()> {
+    let path = ctx.db_path();
+    if !path.exists() {
+        bail!(
+            "no library database at {} (scan a folder first)",
+            path.display()
+        );
+    }
+    let st = Store::open(&path)?.stats()?;
+    let models: Vec<_> = st
+        .models
+        .iter()
+        .map(|(id, n)| json!({"id": id, "embeddings": n}))
+        .collect();
+    ctx.emit(
+        json!({"photos": st.photos, "faces": st.faces, "photos_failed": st.photos_failed,
+               "photos_missing": st.photos_missing, "models": models, "db": path}),
+        || {
+            format!(
+                "{}: {} photos, {} faces, {} failed, {} missing",
+                path.display(),
+                st.photos,
+                st.faces,
+                st.photos_failed,
+                st.photos_missing
+            )
+        },
+    );
+    Ok(())
+}
+
+/// `likeness scan DIR...`
+pub fn scan(ctx: &Ctx, dirs: &[PathBuf], list_failed: bool, threads: Option<usize>) -> Result<()> {
+    let path = ctx.db_path();
+    let mut store = Store::open(&path)?;
+    let models = Models::load_default()?;
+    let mut opts = ScanOptions::new(dirs.to_vec());
+    if let Some(t) = threads {
+        opts.inference_threads = t.max(1);
+    }
+    let cancel = cancel_on_ctrl_c()?;
+    let progress = Progress::new();
+    let bar = spawn_bar(progress.clone(), "photos");
+    let outcome = pipeline::index(&mut store, &models, &opts, &cancel, &progress);
+    bar.finish();
+    let outcome = outcome?;
+    let mut value = serde_json::to_value(&outcome)?;
+    let roots: Vec<PathBuf> = dirs
+        .iter()
+        .map(|d| std::fs::canonicalize(d).unwrap_or_else(|_| d.clone()))
+        .collect();
+    let all_failed = if list_failed {
+        let r: Vec<&Path> = roots.iter().map(PathBuf::as_path).collect();
+        store.failed_photos(&r)?
+    } else {
+        Vec::new()
+    };
+    if list_failed {
+        value["failed"] = json!(all_failed
+            .iter()
+            .map(|(p, why)| json!({"path": p, "reason": why}))
+            .collect::<Vec<_>>());
+    }
+    value["db"] = json!(path);
+    ctx.emit(value, || {
+        let o = &outcome;
+        let mut s = format!(
+            "{} photos seen: {} indexed, {} unchanged, {} moved, {} failed, {} missing; {} faces found in {:.1} s ({:.1} photos/s){}",
+            o.photos_seen,
+            o.photos_indexed,
+            o.photos_unchanged,
+            o.photos_moved,
+            o.photos_failed,
+            o.photos_missing,
+            o.faces_found,
+            o.seconds,
+            o.photos_indexed as f64 / o.seconds.max(1e-9),
+            if o.cancelled { " — cancelled; run again to resume" } else { "" }
+        );
+        for (p, why) in &all_failed {
+            s += &format!("\n  {p}: {why}");
+        }
+        if !list_failed && o.photos_failed > 0 {
+            s += "\n  (--failed lists the reasons)";
+        }
+        s
+    });
+    Ok(())
+}

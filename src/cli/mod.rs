@@ -1,0 +1,101 @@
+//! Shared plumbing of the command-line handlers: output mode, database path, Ctrl-C, progress.
+
+pub mod engine;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use likeness::progress::{CancelToken, Progress};
+use likeness::store;
+
+/// What every command gets from the global flags.
+pub struct Ctx {
+    /// `--db`, if given.
+    pub db: Option<PathBuf>,
+    /// `--json`: one JSON object on stdout and nothing else there.
+    pub json: bool,
+}
+
+impl Ctx {
+    /// The library database: `--db` or the platform default.
+    pub fn db_path(&self) -> PathBuf {
+        self.db.clone().unwrap_or_else(store::default_db_path)
+    }
+
+    /// Print the result: the JSON object with `--json`, else the human text.
+    pub fn emit(&self, value: serde_json::Value, human: impl FnOnce() -> String) {
+        if self.json {
+            println!("{value}");
+        } else {
+            println!("{}", human());
+        }
+    }
+}
+
+/// A cancel token that the first Ctrl-C sets; the second quits at once.
+pub fn cancel_on_ctrl_c() -> Result<CancelToken> {
+    let cancel = CancelToken::new();
+    let c = cancel.clone();
+    ctrlc::set_handler(move || {
+        if c.is_cancelled() {
+            std::process::exit(130);
+        }
+        eprintln!("\nstopping: finishing the current batch (Ctrl-C again to quit at once)");
+        c.cancel();
+    })
+    .context("installing the Ctrl-C handler")?;
+    Ok(cancel)
+}
+
+/// A running progress bar; `finish` removes it.
+pub struct Bar {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Bar {
+    /// Stop and clear the bar.
+    pub fn finish(mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// A progress bar on stderr that samples the job's counters every 200 ms.
+pub fn spawn_bar(progress: Arc<Progress>, unit: &'static str) -> Bar {
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let s = stop.clone();
+    let handle = std::thread::Builder::new()
+        .name("likeness-progress".into())
+        .spawn(move || {
+            let pb = indicatif::ProgressBar::new(0);
+            pb.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            let started = std::time::Instant::now();
+            while !s.load(std::sync::atomic::Ordering::Relaxed) {
+                let snap = progress.snapshot();
+                pb.set_length(snap.total);
+                pb.set_position(snap.done);
+                let rate = snap.done as f64 / started.elapsed().as_secs_f64().max(1e-3);
+                pb.set_message(format!(
+                    "{unit} | {rate:.1}/s | {} faces | {} failed | {}",
+                    snap.faces,
+                    snap.failed,
+                    snap.stage.label()
+                ));
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            pb.finish_and_clear();
+        })
+        .ok();
+    Bar { stop, handle }
+}
