@@ -91,14 +91,14 @@ pub fn decode(bytes: &[u8], max_side: u32) -> Result<Decoded, String> {
     } else {
         None
     };
-    let (mut img, orig_w, orig_h) = match raw {
-        Some(v) => v,
-        None => decode_generic(bytes, format)?,
+    let (mut img, orig_w, orig_h, orientation) = match raw {
+        Some((img, w, h)) => (img, w, h, exif.orientation),
+        None => decode_generic(bytes, format, exif.orientation)?,
     };
-    if let Some(o) = image::metadata::Orientation::from_exif(exif.orientation) {
+    if let Some(o) = image::metadata::Orientation::from_exif(orientation) {
         img.apply_orientation(o);
     }
-    let (ow, oh) = if exif.orientation >= 5 {
+    let (ow, oh) = if orientation >= 5 {
         (orig_h, orig_w)
     } else {
         (orig_w, orig_h)
@@ -123,15 +123,31 @@ pub fn decode(bytes: &[u8], max_side: u32) -> Result<Decoded, String> {
     })
 }
 
-fn decode_generic(bytes: &[u8], format: ImageFormat) -> Result<(DynamicImage, u32, u32), String> {
+/// Decode with the image crate. When the container parser found no orientation, the decoder's
+/// own EXIF chunk is read (WebP files keep it after the image data, where only the decoder looks).
+fn decode_generic(
+    bytes: &[u8],
+    format: ImageFormat,
+    exif_orientation: u8,
+) -> Result<(DynamicImage, u32, u32, u8), String> {
     let name = format!("{format:?}").to_uppercase();
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut limits = image::Limits::default();
     limits.max_alloc = Some(settings::MAX_PIXELS * 4 + (64 << 20));
     reader.limits(limits);
-    let decoder = reader
+    let mut decoder = reader
         .into_decoder()
         .map_err(|e| format!("unreadable {name}: {e}"))?;
+    let orientation = if exif_orientation != 1 {
+        exif_orientation
+    } else {
+        decoder
+            .exif_metadata()
+            .ok()
+            .flatten()
+            .and_then(|raw| orientation_from_raw_exif(&raw))
+            .unwrap_or(1)
+    };
     let (w, h) = decoder.dimensions();
     if let Some(reason) = too_large(w, h) {
         return Err(reason);
@@ -143,7 +159,18 @@ fn decode_generic(bytes: &[u8], format: ImageFormat) -> Result<(DynamicImage, u3
         image::ImageError::Limits(l) => format!("too large to decode safely: {l}"),
         e => format!("broken {name}: {e}"),
     })?;
-    Ok((img, w, h))
+    Ok((img, w, h, orientation))
+}
+
+/// Orientation from a raw EXIF block, with or without the `Exif\0\0` prefix some writers keep.
+fn orientation_from_raw_exif(raw: &[u8]) -> Option<u8> {
+    let tiff = raw.strip_prefix(b"Exif\0\0").unwrap_or(raw);
+    let exif = exif::Reader::new().read_raw(tiff.to_vec()).ok()?;
+    let v = exif
+        .get_field(exif::Tag::Orientation, exif::In::PRIMARY)?
+        .value
+        .get_uint(0)?;
+    (1..=8).contains(&v).then_some(v as u8)
 }
 
 /// Large JPEGs decode at 1/2, 1/4 or 1/8 scale in the IDCT, far cheaper than decoding every
