@@ -28,10 +28,11 @@ report() {
   python3 -c '
 import json, sys
 o = json.load(sys.stdin)
-t = o["timing"]; s = o["seconds"]
-print(f"{sys.argv[1]}: {o[\"photos_indexed\"]} photos, {o[\"faces_found\"]} faces in {s:.2f} s = "
-      f"{o[\"photos_indexed\"]/s:.1f} photos/s, {o[\"faces_found\"]/s:.1f} faces/s; thread-seconds: "
-      + ", ".join(f"{k[:-2]} {v:.2f}" for k, v in t.items()))
+t, s = o["timing"], o["seconds"]
+n, f = o["photos_indexed"], o["faces_found"]
+split = ", ".join("%s %.2f" % (k[:-2], v) for k, v in t.items())
+print("%s: %d photos, %d faces in %.2f s = %.1f photos/s, %.1f faces/s; thread-seconds: %s"
+      % (sys.argv[1], n, f, s, n / s, f / s, split))
 ' "$1"
 }
 

@@ -17,7 +17,8 @@ fn scan(store: &mut Store, models: &Models, roots: &[&Path]) -> likeness::pipeli
 
 #[test]
 fn dev_group_photos_recall_labelled_faces_and_reject_dogs() {
-    let Some(data) = common::shared_data("dev_group_photos_recall_labelled_faces_and_reject_dogs") else {
+    let Some(data) = common::shared_data("dev_group_photos_recall_labelled_faces_and_reject_dogs")
+    else {
         return;
     };
     let dir = data.join("dev/group/dlib_faces");
@@ -52,16 +53,21 @@ fn dev_group_photos_recall_labelled_faces_and_reject_dogs() {
         .filter(|f| path_of(f.photo_id).ends_with("dogs.jpg"))
         .count();
     assert_eq!(dogs, 0, "dog faces must not be people");
-    assert_eq!(before, common::fingerprint_tree(&dir), "photos were modified");
+    assert_eq!(
+        before,
+        common::fingerprint_tree(&dir),
+        "photos were modified"
+    );
 }
 
 #[test]
 fn rescans_are_incremental_and_faces_follow_moved_photos() {
-    let Some(data) = common::shared_data("rescans_are_incremental_and_faces_follow_moved_photos") else {
+    let Some(data) = common::shared_data("rescans_are_incremental_and_faces_follow_moved_photos")
+    else {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
-    let lib = tmp.path().join("photos");
+    let lib = std::fs::canonicalize(tmp.path()).unwrap().join("photos");
     let files = common::copy_lfw(&data, &lib, &["Aaron_Peirsol", "Abdullah_Gul"]);
     let mut store = Store::open(&tmp.path().join("l.db")).unwrap();
     let models = Models::load_default().unwrap();
@@ -74,11 +80,18 @@ fn rescans_are_incremental_and_faces_follow_moved_photos() {
     let again = scan(&mut store, &models, &[&lib]);
     assert_eq!(again.photos_unchanged as usize, files.len());
     assert_eq!(again.photos_indexed, 0);
-    assert_eq!(store.all_faces().unwrap(), faces_before, "a re-scan changed faces");
+    assert_eq!(
+        store.all_faces().unwrap(),
+        faces_before,
+        "a re-scan changed faces"
+    );
 
     // Move one photo to another folder and rename it; delete another; overwrite a third.
     let moved_from = &files[0];
-    let old_row = store.photo_by_path(&moved_from.to_string_lossy()).unwrap().unwrap();
+    let old_row = store
+        .photo_by_path(&moved_from.to_string_lossy())
+        .unwrap()
+        .unwrap();
     let moved_faces = store.faces_of_photo(old_row.id).unwrap();
     let moved_to = lib.join("renamed/holiday.jpg");
     std::fs::create_dir_all(moved_to.parent().unwrap()).unwrap();
@@ -88,21 +101,33 @@ fn rescans_are_incremental_and_faces_follow_moved_photos() {
 
     let third = scan(&mut store, &models, &[&lib]);
     assert_eq!(third.photos_moved, 1);
-    assert_eq!(third.photos_indexed, 1, "only the overwritten photo is re-processed");
+    assert_eq!(
+        third.photos_indexed, 1,
+        "only the overwritten photo is re-processed"
+    );
     assert_eq!(third.photos_missing, 1);
-    let row = store.photo_by_path(&moved_to.to_string_lossy()).unwrap().unwrap();
+    let row = store
+        .photo_by_path(&moved_to.to_string_lossy())
+        .unwrap()
+        .unwrap();
     assert_eq!(row.id, old_row.id, "the moved photo keeps its identity");
     assert_eq!(store.faces_of_photo(row.id).unwrap(), moved_faces);
     let stats = store.stats().unwrap();
     assert_eq!(stats.photos_missing, 1);
     // The deleted photo's faces are kept (names attached to them must survive).
-    let gone = store.photo_by_path(&files[1].to_string_lossy()).unwrap().unwrap();
+    let gone = store
+        .photo_by_path(&files[1].to_string_lossy())
+        .unwrap()
+        .unwrap();
     assert!(!store.faces_of_photo(gone.id).unwrap().is_empty());
     // No duplicates: one face row per (photo, box).
     let all = store.all_faces().unwrap();
     for (i, a) in all.iter().enumerate() {
         for b in &all[i + 1..] {
-            assert!(!(a.photo_id == b.photo_id && iou(&a.bbox, &b.bbox) > 0.9), "duplicate face");
+            assert!(
+                !(a.photo_id == b.photo_id && iou(&a.bbox, &b.bbox) > 0.9),
+                "duplicate face"
+            );
         }
     }
     assert_eq!(store.integrity_check().unwrap(), "ok");
@@ -113,7 +138,8 @@ fn broken_and_odd_files_are_reported_and_skipped() {
     let Some(data) = common::shared_data("broken_and_odd_files_are_reported_and_skipped") else {
         return;
     };
-    let dir = data.join("dev/robustness");
+    // Stored paths are canonical.
+    let dir = std::fs::canonicalize(data.join("dev/robustness")).unwrap();
     let before = common::fingerprint_tree(&dir);
     let tmp = tempfile::tempdir().unwrap();
     let mut store = Store::open(&tmp.path().join("l.db")).unwrap();
@@ -132,14 +158,26 @@ fn broken_and_odd_files_are_reported_and_skipped() {
     assert!(reason("empty_0_bytes.jpg").contains("empty"));
     assert!(reason("text_named_as.jpg").contains("not an image"));
     // A JPEG named .png is still a photo.
-    assert!(out.failures.iter().all(|f| !f.path.ends_with("DSCN0010_jpeg_named_as.png")));
+    assert!(out
+        .failures
+        .iter()
+        .all(|f| !f.path.ends_with("DSCN0010_jpeg_named_as.png")));
     // EXIF orientation is applied: every rotated copy of hopper shows its face upright.
     for ext in ["jpg", "webp"] {
         for o in 2..=8 {
             let p = dir.join(format!("pillow/hopper_orientation_{o}.{ext}"));
             let row = store.photo_by_path(&p.to_string_lossy()).unwrap().unwrap();
-            assert_eq!(store.faces_of_photo(row.id).unwrap().len(), 1, "{}", p.display());
+            assert_eq!(
+                store.faces_of_photo(row.id).unwrap().len(),
+                1,
+                "{}",
+                p.display()
+            );
         }
     }
-    assert_eq!(before, common::fingerprint_tree(&dir), "photos were modified");
+    assert_eq!(
+        before,
+        common::fingerprint_tree(&dir),
+        "photos were modified"
+    );
 }

@@ -11,7 +11,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use likeness::store::Store;
 use likeness::vision::models::EMBEDDER;
@@ -35,10 +35,12 @@ fn faces_by_photo(db: &Path) -> (Faces, usize) {
     for f in &faces {
         let path = store.photo_path(f.photo_id).unwrap().unwrap();
         let b = f.bbox.map(|v| (v * 100.0).round() as i64);
-        out.entry(path).or_default().push((b, emb.get(&f.id).cloned().unwrap_or_default()));
+        out.entry(path)
+            .or_default()
+            .push((b, emb.get(&f.id).cloned().unwrap_or_default()));
     }
     for v in out.values_mut() {
-        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v.sort_by_key(|a| a.0);
     }
     (out, faces.len())
 }
@@ -94,7 +96,9 @@ fn killed_scans_resume_to_the_same_faces() {
         .as_nanos() as u64;
     let mut committed = Vec::new();
     for k in 0..KILLS {
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         // Somewhere between start-up and most of a full scan's time.
         let frac = 0.05 + (seed >> 33) as f64 / (1u64 << 31) as f64 * 0.5;
         let at = full.mul_f64(frac);
@@ -103,11 +107,19 @@ fn killed_scans_resume_to_the_same_faces() {
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         let done = if killed.exists() {
-            Store::open_readonly(&killed).unwrap().stats().unwrap().photos
+            Store::open_readonly(&killed)
+                .unwrap()
+                .stats()
+                .unwrap()
+                .photos
         } else {
             0
         };
-        eprintln!("kill {} after {:.2} s: {done} photos committed", k + 1, at.as_secs_f64());
+        eprintln!(
+            "kill {} after {:.2} s: {done} photos committed",
+            k + 1,
+            at.as_secs_f64()
+        );
         committed.push(done);
     }
     assert!(scan(&killed, &lib).wait().unwrap().success());

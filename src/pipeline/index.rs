@@ -297,7 +297,7 @@ pub fn index(
                         let op = read_and_decode(w, timers_ref, movable_ref);
                         let sent = match op {
                             Ok(d) => decoded_tx.send(d).is_ok(),
-                            Err(op) => op_tx_dec.send(op).is_ok(),
+                            Err(op) => op_tx_dec.send(*op).is_ok(),
                         };
                         if !sent {
                             cancel.cancel();
@@ -379,11 +379,13 @@ fn read_and_decode(
     w: &Work,
     timers: &Timers,
     movable: &Mutex<HashMap<String, Vec<i64>>>,
-) -> std::result::Result<(Work, String, Decoded), Op> {
-    let fail = |reason: String, hash: Option<String>| Op::Failed {
-        work: w.clone(),
-        hash,
-        reason,
+) -> std::result::Result<(Work, String, Decoded), Box<Op>> {
+    let fail = |reason: String, hash: Option<String>| {
+        Box::new(Op::Failed {
+            work: w.clone(),
+            hash,
+            reason,
+        })
     };
     if w.entry.size > settings::MAX_FILE_BYTES {
         return Err(fail(
@@ -400,10 +402,10 @@ fn read_and_decode(
             .ok()
             .and_then(|mut m| m.get_mut(&hash).and_then(|ids| ids.pop()));
         if let Some(photo_id) = claimed {
-            return Err(Op::Moved {
+            return Err(Box::new(Op::Moved {
                 photo_id,
                 entry: w.entry.clone(),
-            });
+            }));
         }
     }
     // A malformed file must never take the scan down: decoders are third-party code.

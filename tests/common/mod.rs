@@ -11,7 +11,10 @@ pub fn shared_data(test: &str) -> Option<PathBuf> {
     if dir.join("lfw").is_dir() {
         Some(dir)
     } else {
-        eprintln!("SKIPPED {test}: real face data not found at {} (set LIKENESS_DATA)", dir.display());
+        eprintln!(
+            "SKIPPED {test}: real face data not found at {} (set LIKENESS_DATA)",
+            dir.display()
+        );
         None
     }
 }
@@ -24,7 +27,10 @@ pub fn fingerprint_tree(dir: &Path) -> Vec<(PathBuf, String)> {
         .filter(|e| e.file_type().is_file())
         .map(|e| {
             let bytes = std::fs::read(e.path()).unwrap_or_default();
-            (e.path().to_path_buf(), likeness::library::content_hash(&bytes))
+            (
+                e.path().to_path_buf(),
+                likeness::library::content_hash(&bytes),
+            )
         })
         .collect();
     out.sort();
@@ -38,7 +44,10 @@ pub fn copy_lfw(data: &Path, dest: &Path, people: &[&str]) -> Vec<PathBuf> {
         let src = data.join("lfw/lfw-deepfunneled").join(p);
         let dst = dest.join(p);
         std::fs::create_dir_all(&dst).unwrap();
-        let mut files: Vec<_> = std::fs::read_dir(&src).unwrap().map(|e| e.unwrap().path()).collect();
+        let mut files: Vec<_> = std::fs::read_dir(&src)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
         files.sort();
         for f in files {
             let t = dst.join(f.file_name().unwrap());
