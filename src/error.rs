@@ -1,4 +1,6 @@
 //! Error types of the library. `main.rs` wraps them in anyhow; the UI shows their text.
+//! Variants with a `source` leave it out of their own message: `{:#}` (anyhow) or
+//! [`Error::full`] print the chain once.
 
 use std::path::PathBuf;
 
@@ -13,15 +15,15 @@ pub enum Error {
     Inference { model: String, message: String },
     #[error("{path}: {message}")]
     Photo { path: PathBuf, message: String },
-    #[error("database {path}: {source}")]
+    #[error("database {path}")]
     Database {
         path: PathBuf,
         #[source]
         source: rusqlite::Error,
     },
-    #[error("database: {0}")]
+    #[error("database")]
     Sql(#[from] rusqlite::Error),
-    #[error("database migration to version {version} failed (rolled back): {source}")]
+    #[error("database migration to version {version} failed (rolled back)")]
     Migration {
         version: u32,
         #[source]
@@ -33,7 +35,7 @@ pub enum Error {
         found: u32,
         supported: u32,
     },
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         path: PathBuf,
         #[source]
@@ -49,6 +51,18 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// The message with its chain of causes, `a: b: c`.
+    pub fn full(&self) -> String {
+        let mut s = self.to_string();
+        let mut cur = std::error::Error::source(self);
+        while let Some(e) = cur {
+            s.push_str(": ");
+            s.push_str(&e.to_string());
+            cur = e.source();
+        }
+        s
+    }
+
     /// An I/O error that names the file it happened on.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {

@@ -214,6 +214,11 @@ impl Detector {
         self.model.provider()
     }
 
+    /// The execution provider of the O-Net face check.
+    pub fn face_check_provider(&self) -> &'static str {
+        self.onet.provider()
+    }
+
     /// Detect faces in `img`; coordinates are in `img`'s pixels. Applies the score threshold,
     /// NMS, the minimum size (given in `img` pixels) and the O-Net face check.
     pub fn detect(&mut self, img: &RgbImage, min_face: f32) -> Result<Vec<Detection>> {

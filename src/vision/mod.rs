@@ -62,6 +62,11 @@ impl FaceEngine {
     pub fn providers(&self) -> Vec<String> {
         vec![
             format!("{}: {}", models::DETECTOR.id, self.detector.provider()),
+            format!(
+                "{}: {}",
+                models::FACE_CHECK.id,
+                self.detector.face_check_provider()
+            ),
             format!("{}: {}", models::EMBEDDER.id, self.embedder.provider()),
         ]
     }
