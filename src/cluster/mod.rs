@@ -16,6 +16,7 @@
 //! in one group. `must` pairs are kept together when they fall in the same DBSCAN cluster; the
 //! people layer pins the user's faces to their person, so must-links across clusters are its job.
 
+pub mod bench;
 pub mod dbscan;
 pub mod linkage;
 pub mod mapping;

@@ -240,26 +240,28 @@ pub fn merge(store: &mut Store, into: i64, from: i64) -> Result<i64> {
     }
     store.write(|w| {
         let (pi, pf) = (person(w, into)?, person(w, from)?);
-        let mut faces = w.person_face_states(from)?;
-        faces.extend(
-            w.person_face_states(into)?
-                .into_iter()
-                .filter(|f| f.assigned_by != Some(Assigner::User)),
-        );
-        // Within the merged set, a machine face sharing a photo with an earlier kept face
-        // leaves (pinned faces come first); two pinned faces in one photo refuse the merge.
-        let mut dropped = Vec::new();
-        let mut keep = Vec::new();
-        let mut photos = HashSet::new();
-        let (pinned, machine): (Vec<_>, Vec<_>) = faces
-            .into_iter()
-            .partition(|f| f.assigned_by == Some(Assigner::User));
-        for f in pinned.into_iter().chain(machine) {
-            let is_user = f.assigned_by == Some(Assigner::User);
+        let pinned = |f: &FaceState| f.assigned_by == Some(Assigner::User);
+        let into_faces = w.person_face_states(into)?;
+        let from_faces = w.person_face_states(from)?;
+        // One face per photo in the merged person: `into`'s confirmed faces first, then
+        // `from`'s confirmed ones, then machine faces; a machine face that clashes leaves, two
+        // confirmed faces in one photo refuse the merge.
+        let mut photos: HashSet<i64> = into_faces
+            .iter()
+            .filter(|f| pinned(f))
+            .map(|f| f.photo_id)
+            .collect();
+        let candidates = from_faces
+            .iter()
+            .filter(|f| pinned(f))
+            .chain(into_faces.iter().filter(|f| !pinned(f)))
+            .chain(from_faces.iter().filter(|f| !pinned(f)));
+        let (mut keep, mut dropped) = (Vec::new(), Vec::new());
+        for f in candidates {
             if photos.insert(f.photo_id) {
-                keep.push(f);
-            } else if !is_user {
-                dropped.push(f);
+                keep.push(*f);
+            } else if !pinned(f) {
+                dropped.push(*f);
             } else {
                 return Err(Error::Invalid(format!(
                     "person {into} and person {from} both have a confirmed face in one photo \

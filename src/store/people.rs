@@ -279,6 +279,20 @@ impl Store {
         Ok(rows)
     }
 
+    /// Id and oriented size of the photo stored under `path` (for evaluations that need the
+    /// image centre).
+    pub fn photo_dims(&self, path: &str) -> Result<Option<(i64, u32, u32)>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT id, coalesce(width, 0), coalesce(height, 0) FROM photos
+                 WHERE path = ?1 AND status = 'indexed'",
+                [path],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?)
+    }
+
     /// The newest decisions first, undone ones included.
     pub fn decisions(&self, limit: usize) -> Result<Vec<DecisionRow>> {
         let mut st = self.conn().prepare(
