@@ -101,6 +101,8 @@ pub struct Runtime {
     pub frames: u64,
     /// Bumped whenever a new library snapshot arrives (views cache derived lists on it).
     pub generation: u64,
+    /// When the library snapshot was last asked for (refreshed every few seconds in a scan).
+    last_refresh: Instant,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -140,6 +142,7 @@ impl Runtime {
             dialog: None,
             frames: 0,
             generation: 0,
+            last_refresh: Instant::now(),
         }
     }
 
@@ -349,10 +352,13 @@ impl App {
         rt.frames += 1;
         rt.drain(saved);
         rt.thumbs.begin_frame(&ctx);
-        if let Some(scan) = &rt.scan {
-            let _ = scan;
-            // Progress is sampled, not messaged: repaint a few times a second while it runs.
+        if rt.scan.is_some() {
+            // Progress is sampled, not messaged: repaint a few times a second while it runs,
+            // and reload the totals every few seconds.
             ctx.request_repaint_after(std::time::Duration::from_millis(100));
+            if rt.last_refresh.elapsed() > std::time::Duration::from_secs(3) {
+                rt.commands.push(Command::Refresh);
+            }
         }
         shortcuts(&ctx, saved, rt);
 
@@ -432,7 +438,10 @@ impl App {
                         s.cancel.cancel();
                     }
                 }
-                Command::Refresh => rt.send(Job::Refresh),
+                Command::Refresh => {
+                    rt.last_refresh = Instant::now();
+                    rt.send(Job::Refresh);
+                }
                 Command::People(op) => {
                     // Answers advance locally (the views step to the next item); any other
                     // decision may change everything: reload the lists that depend on it.

@@ -39,7 +39,13 @@ pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
         return;
     };
     if lib.people.is_empty() {
-        if lib.stats.faces == 0 {
+        if rt.scan.is_some() {
+            empty_state(
+                ui,
+                "Scanning…",
+                "People appear here when the scan has found and grouped their faces.",
+            );
+        } else if lib.stats.faces == 0 {
             empty_state(
                 ui,
                 "No people yet",

@@ -184,26 +184,23 @@ fn side_by_side(ui: &mut Ui, rt: &mut Runtime, name: &str, slots: [PhotoSlot; 2]
 
 fn photos(ui: &mut Ui, rt: &mut Runtime) {
     ui.label("Pick two photos (or drop them on the window): the largest face of each is compared.");
-    egui::Grid::new("verify-paths")
-        .num_columns(3)
-        .show(ui, |ui| {
-            for (slot, label) in [
-                (PhotoSlot::A, "First photo"),
-                (PhotoSlot::B, "Second photo"),
-            ] {
-                let l = ui.label(label);
-                let field = match slot {
-                    PhotoSlot::B => &mut rt.views.path_b,
-                    _ => &mut rt.views.path_a,
-                };
-                ui.add(egui::TextEdit::singleline(field).desired_width(420.0))
-                    .labelled_by(l.id);
-                if ui.button("Choose…").clicked() {
-                    rt.commands.push(Command::PickPhoto(slot));
-                }
-                ui.end_row();
+    for (slot, label) in [
+        (PhotoSlot::A, "First photo"),
+        (PhotoSlot::B, "Second photo"),
+    ] {
+        ui.horizontal(|ui| {
+            let l = ui.add_sized([90.0, 18.0], egui::Label::new(label));
+            let field = match slot {
+                PhotoSlot::B => &mut rt.views.path_b,
+                _ => &mut rt.views.path_a,
+            };
+            ui.add(egui::TextEdit::singleline(field).desired_width(420.0))
+                .labelled_by(l.id);
+            if ui.button("Choose…").clicked() {
+                rt.commands.push(Command::PickPhoto(slot));
             }
         });
+    }
     let ready = !rt.views.path_a.trim().is_empty() && !rt.views.path_b.trim().is_empty();
     ui.horizontal(|ui| {
         if ui
