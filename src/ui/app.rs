@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crossbeam_channel::{bounded, Receiver};
-use egui::{Color32, Context, Key, Modifiers, RichText, TextureHandle, TextureOptions, Ui};
+use egui::{Context, TextureHandle, TextureOptions, Ui};
 
 use super::backend::{PeopleOp, PhotoCard, Suggestion, UncertainPair};
 use super::commands::Command;
@@ -360,10 +360,10 @@ impl App {
                 rt.commands.push(Command::Refresh);
             }
         }
-        shortcuts(&ctx, saved, rt);
+        views::chrome::shortcuts(&ctx, saved, rt);
 
-        egui::Panel::top("nav").show(ui, |ui| nav_bar(ui, saved, rt));
-        egui::Panel::bottom("status").show(ui, |ui| status_bar(ui, rt));
+        egui::Panel::top("nav").show(ui, |ui| views::chrome::nav_bar(ui, saved, rt));
+        egui::Panel::bottom("status").show(ui, |ui| views::chrome::status_bar(ui, rt));
         egui::CentralPanel::default().show(ui, |ui| match saved.view {
             View::Library => views::library::show(ui, saved, rt),
             View::People => views::people::show(ui, saved, rt),
@@ -551,99 +551,6 @@ fn open_in_system_viewer(path: &str) -> Result<(), String> {
         .spawn()
         .map(|_| ())
         .map_err(|e| format!("cannot open {path} with {opener}: {e}"))
-}
-
-fn shortcuts(ctx: &Context, saved: &mut Saved, rt: &mut Runtime) {
-    let typing = ctx.egui_wants_keyboard_input();
-    ctx.input_mut(|i| {
-        for (n, v) in View::NAV.iter().enumerate() {
-            let key = match n {
-                0 => Key::Num1,
-                1 => Key::Num2,
-                2 => Key::Num3,
-                3 => Key::Num4,
-                4 => Key::Num5,
-                _ => Key::Num6,
-            };
-            if i.consume_key(Modifiers::COMMAND, key) {
-                rt.commands.push(Command::Show(*v));
-            }
-        }
-        if !typing && i.consume_key(Modifiers::COMMAND, Key::Z) {
-            rt.commands.push(Command::People(PeopleOp::Undo));
-        }
-        if !typing && saved.view == View::Person && i.consume_key(Modifiers::NONE, Key::Escape) {
-            rt.commands.push(Command::Show(View::People));
-        }
-    });
-}
-
-fn nav_bar(ui: &mut Ui, saved: &Saved, rt: &mut Runtime) {
-    ui.horizontal(|ui| {
-        ui.heading("Likeness");
-        ui.separator();
-        for (n, v) in View::NAV.iter().enumerate() {
-            let current = saved.view == *v || (*v == View::People && saved.view == View::Person);
-            let r = ui
-                .selectable_label(current, v.label())
-                .on_hover_text(format!("Ctrl+{}", n + 1));
-            if r.clicked() {
-                rt.commands.push(Command::Show(*v));
-            }
-        }
-        ui.separator();
-        let can_undo = rt.library.as_ref().is_some_and(|l| l.can_undo);
-        if ui
-            .add_enabled(can_undo, egui::Button::new("Undo"))
-            .on_hover_text("Undo the last decision (Ctrl+Z)")
-            .clicked()
-        {
-            rt.commands.push(Command::People(PeopleOp::Undo));
-        }
-    });
-}
-
-fn status_bar(ui: &mut Ui, rt: &mut Runtime) {
-    ui.horizontal_wrapped(|ui| {
-        if let Some(s) = &rt.scan {
-            let p = s.progress.snapshot();
-            ui.spinner();
-            ui.label(format!(
-                "Scanning: {}/{} photos, {} faces",
-                p.done, p.total, p.faces
-            ));
-            ui.separator();
-        }
-        match &rt.library {
-            Some(l) => ui.label(format!(
-                "{} photos · {} faces · {} people · {}",
-                l.stats.photos,
-                l.stats.faces,
-                l.people.len(),
-                l.db.display()
-            )),
-            None => ui.label(format!("Opening {}…", rt.db.display())),
-        };
-    });
-    if !rt.messages.is_empty() {
-        let mut dismiss = false;
-        for m in &rt.messages {
-            ui.horizontal(|ui| {
-                let color = if m.error {
-                    Color32::from_rgb(220, 80, 70)
-                } else {
-                    ui.visuals().text_color()
-                };
-                ui.label(RichText::new(&m.text).color(color));
-            });
-        }
-        if ui.small_button("Dismiss messages").clicked() {
-            dismiss = true;
-        }
-        if dismiss {
-            rt.commands.push(Command::DismissMessages);
-        }
-    }
 }
 
 impl eframe::App for App {

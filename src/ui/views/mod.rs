@@ -1,6 +1,7 @@
 //! One file per view. Views read the runtime snapshots and push commands; they never touch the
 //! store or the models.
 
+pub mod chrome;
 pub mod library;
 pub mod people;
 pub mod person;
