@@ -98,6 +98,49 @@ fn empty_library_guides_and_errors_never_crash() {
 }
 
 #[test]
+fn scan_summary_lists_failed_files_with_reasons() {
+    let src =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/dev/robustness/derived-broken");
+    if !src.is_dir() {
+        eprintln!("SKIPPED: {} is absent", src.display());
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let photos = dir.path().join("broken");
+    std::fs::create_dir(&photos).unwrap();
+    for name in ["empty_0_bytes.jpg", "text_named_as.jpg"] {
+        std::fs::copy(src.join(name), photos.join(name)).unwrap();
+    }
+    let mut h = harness(&dir.path().join("lib.db"));
+    wait(&mut h, "the first snapshot", 20, idle_library);
+    h.state_mut().command(Command::AddFolder(photos.clone()));
+    wait(&mut h, "the folder", 20, |a| {
+        a.runtime()
+            .and_then(|r| r.library.as_ref())
+            .is_some_and(|l| l.folders.len() == 1)
+    });
+    h.get_by_role_and_label(Role::Button, "Scan").click();
+    wait(&mut h, "the scan", 120, |a| {
+        a.runtime().is_some_and(|r| {
+            !r.scanning()
+                && r.last_scan.is_some()
+                && r.library.as_ref().is_some_and(|l| l.failures.len() == 2)
+        })
+    });
+    h.get_by_label("2 photo(s) could not be read");
+    h.get_by_label_contains("empty_0_bytes.jpg");
+    h.get_by_label_contains("empty file");
+
+    // Removing the folder keeps the app usable and empties the list.
+    h.get_by_role_and_label(Role::Button, "Remove").click();
+    wait(&mut h, "the removal", 20, |a| {
+        a.runtime()
+            .and_then(|r| r.library.as_ref())
+            .is_some_and(|l| l.folders.is_empty() && l.failures.is_empty())
+    });
+}
+
+#[test]
 fn saved_state_round_trips_and_tolerates_old_fields() {
     let s = Saved {
         view: View::Verify,
