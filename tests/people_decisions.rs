@@ -120,7 +120,11 @@ fn decisions_survive_reclustering_and_undo_restores() {
         assert_eq!(name_of(a).as_deref(), Some("Ann"));
         assert_eq!(name_of(c).as_deref(), Some("Cy"));
         assert!(list.iter().find(|x| x.id == b).unwrap().hidden);
-        assert_ne!(person_of(store, f[2 * per + 3]), Some(c), "rejected face came back");
+        assert_ne!(
+            person_of(store, f[2 * per + 3]),
+            Some(c),
+            "rejected face came back"
+        );
         let (p2, p3) = (person_of(store, f[2]), person_of(store, f[3]));
         assert!(p2.is_none() || p2 != p3, "different faces together");
         assert_eq!(person_of(store, f[1]), Some(a));
@@ -178,6 +182,9 @@ fn same_split_move_and_refusals() {
     // Undo everything; nothing left to undo afterwards.
     while people::undo(&mut store).unwrap().is_some() {}
     assert!(store.face_pairs().unwrap().is_empty());
-    assert!(store.person(new).unwrap().is_none(), "split person should be gone");
+    assert!(
+        store.person(new).unwrap().is_none(),
+        "split person should be gone"
+    );
     assert_eq!(store.person(b).unwrap().unwrap().name, None);
 }

@@ -117,8 +117,7 @@ impl NearestNeighbour for Precomputed {
         batch: &'a ArrayBase<DT, Ix2>,
         _leaf_size: usize,
         _dist_fn: D,
-    ) -> std::result::Result<Box<dyn 'a + Send + Sync + NearestNeighbourIndex<F>>, BuildError>
-    {
+    ) -> std::result::Result<Box<dyn 'a + Send + Sync + NearestNeighbourIndex<F>>, BuildError> {
         if batch.ncols() == 0 {
             return Err(BuildError::ZeroDimension);
         }
@@ -200,7 +199,10 @@ mod tests {
             assert_eq!(ours, theirs, "seed {seed}");
             let clusters = ours.iter().flatten().max().map_or(0, |m| m + 1);
             let noise = ours.iter().filter(|l| l.is_none()).count();
-            assert!(clusters >= 5 && noise > 0, "seed {seed}: {clusters} clusters");
+            assert!(
+                clusters >= 5 && noise > 0,
+                "seed {seed}: {clusters} clusters"
+            );
         }
     }
 }

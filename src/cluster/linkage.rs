@@ -34,7 +34,9 @@ pub fn average_linkage(
     // Group-level average distances, from sums over member pairs.
     let mut d = vec![0.0f32; m * m];
     let mut sums = vec![0.0f64; m * m];
-    let rows: Vec<usize> = (0..p.len()).filter(|&i| group_of[i] != usize::MAX).collect();
+    let rows: Vec<usize> = (0..p.len())
+        .filter(|&i| group_of[i] != usize::MAX)
+        .collect();
     for (k, &i) in rows.iter().enumerate() {
         for &j in &rows[k + 1..] {
             let (gi, gj) = (group_of[i], group_of[j]);
@@ -144,7 +146,12 @@ mod tests {
     #[test]
     fn matches_brute_force_average_linkage() {
         let xs = [0.0, 0.05, 0.12, 1.0, 1.1, 1.15, 3.0, 3.3, 5.0];
-        let got = average_linkage(&line(&xs), (0..xs.len()).map(|i| vec![i]).collect(), &[], 0.4);
+        let got = average_linkage(
+            &line(&xs),
+            (0..xs.len()).map(|i| vec![i]).collect(),
+            &[],
+            0.4,
+        );
         assert_eq!(
             sorted(got),
             vec![vec![0, 1, 2], vec![3, 4, 5], vec![6, 7], vec![8]]
@@ -154,7 +161,12 @@ mod tests {
     #[test]
     fn cannot_link_is_never_merged_even_through_others() {
         let xs = [0.0, 0.1, 0.2];
-        let got = average_linkage(&line(&xs), (0..3).map(|i| vec![i]).collect(), &[(0, 2)], 1.0);
+        let got = average_linkage(
+            &line(&xs),
+            (0..3).map(|i| vec![i]).collect(),
+            &[(0, 2)],
+            1.0,
+        );
         let got = sorted(got);
         assert_eq!(got.len(), 2, "{got:?}");
         assert!(got.iter().all(|g| !(g.contains(&0) && g.contains(&2))));

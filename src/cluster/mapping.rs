@@ -56,6 +56,9 @@ mod tests {
     #[test]
     fn ties_are_deterministic() {
         let groups = vec![vec![Some(5)], vec![Some(5)]];
-        assert_eq!(map_by_overlap(&groups, &HashSet::new()), vec![Some(5), None]);
+        assert_eq!(
+            map_by_overlap(&groups, &HashSet::new()),
+            vec![Some(5), None]
+        );
     }
 }

@@ -127,7 +127,14 @@ pub fn cluster(
     }
     progress.set_stage(Stage::Clustering);
     let radius = s.eps.max(s.linkage_threshold);
+    let t0 = std::time::Instant::now();
     let all = neighbors::radius_neighbours(p, radius, cancel)?;
+    let pairs: usize = all.iter().map(Vec::len).sum::<usize>() - n;
+    tracing::info!(
+        "neighbours of {n} points within {radius}: {} pairs in {:.2} s",
+        pairs / 2,
+        t0.elapsed().as_secs_f64()
+    );
 
     // 1. DBSCAN over strong points, with their neighbourhoods re-indexed to the subset.
     let strong: Vec<usize> = (0..n).filter(|&i| !input.weak[i]).collect();
@@ -155,6 +162,10 @@ pub fn cluster(
             chunks[*c].push(strong[k]);
         }
     }
+    tracing::info!(
+        "DBSCAN: {dbscan_clusters} clusters, {dbscan_noise} noise at {:.2} s",
+        t0.elapsed().as_secs_f64()
+    );
     let chunks = split_large(p, chunks, s, cancel)?;
     if cancel.is_cancelled() {
         return Err(Error::Cancelled);
@@ -183,6 +194,11 @@ pub fn cluster(
         return Err(Error::Cancelled);
     }
 
+    tracing::info!(
+        "linkage: {} groups at {:.2} s",
+        groups.len(),
+        t0.elapsed().as_secs_f64()
+    );
     // 3. Attach the rest, closest first, without growing groups.
     let mut label: Vec<Option<usize>> = vec![None; n];
     for (g, members) in groups.iter().enumerate() {
@@ -298,7 +314,10 @@ fn split_large(
             continue;
         }
         let eps = eps * 0.9;
-        tracing::info!("splitting a DBSCAN cluster of {} at eps {eps:.3}", chunk.len());
+        tracing::info!(
+            "splitting a DBSCAN cluster of {} at eps {eps:.3}",
+            chunk.len()
+        );
         let sub = p.subset(&chunk);
         let lists = neighbors::radius_neighbours(&sub, eps, cancel)?;
         let labels = dbscan::dbscan(&sub, Arc::new(lists), eps, s.min_points)?;

@@ -22,7 +22,7 @@ pub struct Points {
 impl Points {
     /// Points from a flat row-major buffer of `dim` columns.
     pub fn new(dim: usize, data: Vec<f32>) -> Result<Self> {
-        if dim == 0 || data.len() % dim != 0 {
+        if dim == 0 || !data.len().is_multiple_of(dim) {
             return Err(Error::Invalid(format!(
                 "{} values do not make rows of dimension {dim}",
                 data.len()
@@ -92,13 +92,30 @@ impl Points {
     }
 }
 
+/// Eight independent partial sums: a plain `.sum()` over f32 is one serial dependency chain
+/// (the compiler may not reorder float additions), eight lanes let it use SIMD; measured ~6x
+/// faster on the exact re-checks of the neighbour search.
+#[inline]
+fn lanes(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for k in 0..8 {
+            acc[k] += f(x[k], y[k]);
+        }
+    }
+    let tail: f32 = ra.iter().zip(rb).map(|(x, y)| f(*x, *y)).sum();
+    acc.iter().sum::<f32>() + tail
+}
+
 fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+    lanes(a, b, |x, y| x * y)
 }
 
 /// Squared Euclidean distance between two vectors.
 pub fn dist2(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f32>()
+    lanes(a, b, |x, y| (x - y) * (x - y))
 }
 
 /// Euclidean distance between two vectors.
@@ -124,6 +141,11 @@ pub fn radius_neighbours(p: &Points, radius: f32, cancel: &CancelToken) -> Resul
     // Pairs whose GEMM distance² is within this of r² are recomputed directly: f32 GEMM error
     // on 128-d vectors of norm ~1 is far below 1e-3.
     let slack = 1e-3 * (1.0 + r2);
+    // In high dimension, a first pass on the leading principal components (a contraction, so
+    // it never drops a true neighbour) costs a quarter of the GEMM; only pairs it keeps get the
+    // exact distance. Without it, the GEMM runs on the full vectors.
+    let head = (p.dim >= 4 * FILTER_DIM && n >= FILTER_MIN_POINTS).then(|| pca_head(p, FILTER_DIM));
+    let q = head.as_ref().unwrap_or(p);
     // Each block row pairs with itself and every later block: each pair is computed once.
     let found: Vec<Vec<(u32, u32, f32)>> = (0..nblocks)
         .into_par_iter()
@@ -139,19 +161,19 @@ pub fn radius_neighbours(p: &Points, radius: f32, cancel: &CancelToken) -> Resul
             // Columns from this block's first row on, in chunks that keep `g` small.
             for j0 in (i0..n).step_by(COLS) {
                 let cols = (n - j0).min(COLS);
-                gemm_abt(p, i0, rows, j0, cols, &mut g[..rows * cols]);
+                gemm_abt(q, i0, rows, j0, cols, &mut g[..rows * cols]);
+                let nj = &q.norms[j0..j0 + cols];
                 for a in 0..rows {
                     let i = i0 + a;
                     let gi = &g[a * cols..(a + 1) * cols];
-                    for (c, &gij) in gi.iter().enumerate() {
-                        let j = j0 + c;
-                        // Each pair once, j > i; j == i is added for every point below.
-                        if j <= i {
-                            continue;
-                        }
-                        let d2 = p.norms[i] + p.norms[j] - 2.0 * gij;
+                    let ni = q.norms[i];
+                    // Each pair once, j > i; j == i is added for every point below.
+                    let skip = (i + 1).saturating_sub(j0).min(cols);
+                    for (c, (&gij, &nj)) in gi.iter().zip(nj).enumerate().skip(skip) {
+                        let d2 = ni + nj - 2.0 * gij;
                         if d2 < r2 + slack {
-                            let d2 = if (d2 - r2).abs() <= slack {
+                            let j = j0 + c;
+                            let d2 = if head.is_some() || (d2 - r2).abs() <= slack {
                                 dist2(p.row(i), p.row(j))
                             } else {
                                 d2.max(0.0)
@@ -169,7 +191,20 @@ pub fn radius_neighbours(p: &Points, radius: f32, cancel: &CancelToken) -> Resul
     if cancel.is_cancelled() {
         return Err(Error::Cancelled);
     }
-    let mut lists: Neighbourhoods = (0..n).map(|i| vec![(i as u32, 0.0)]).collect();
+    // Exact capacities: growing 2n vectors by doubling would waste up to half the memory.
+    let mut degree = vec![1usize; n];
+    for &(i, j, _) in found.iter().flatten() {
+        degree[i as usize] += 1;
+        degree[j as usize] += 1;
+    }
+    let mut lists: Neighbourhoods = (0..n)
+        .map(|i| {
+            let mut v = Vec::with_capacity(degree[i]);
+            v.push((i as u32, 0.0));
+            v
+        })
+        .collect();
+    drop(degree);
     for block in found {
         for (i, j, d) in block {
             lists[i as usize].push((j, d));
@@ -178,6 +213,141 @@ pub fn radius_neighbours(p: &Points, radius: f32, cancel: &CancelToken) -> Resul
     }
     lists.par_iter_mut().for_each(|l| l.sort_by_key(|x| x.0));
     Ok(lists)
+}
+
+/// Leading principal components used by the neighbour pre-filter: 32 of 128 keep ~80% of the
+/// variance of face descriptors, so few non-neighbours survive the first pass (measured 3.8% of
+/// LFW pairs pass at radius 0.52, against 1.3% true neighbours).
+const FILTER_DIM: usize = 32;
+
+/// Below this many points the full GEMM is cheap enough.
+const FILTER_MIN_POINTS: usize = 2048;
+
+/// The points projected on their `k` leading principal components (centred). Orthonormal
+/// projection: distances can only shrink. The covariance comes from at most 8,192 evenly
+/// spread rows, which is plenty to find the main directions.
+fn pca_head(p: &Points, k: usize) -> Points {
+    let (n, d) = (p.len(), p.dim);
+    let step = n.div_ceil(8192).max(1);
+    let rows: Vec<usize> = (0..n).step_by(step).collect();
+    let mut mu = vec![0.0f64; d];
+    for &i in &rows {
+        for (m, &x) in mu.iter_mut().zip(p.row(i)) {
+            *m += x as f64;
+        }
+    }
+    mu.iter_mut().for_each(|m| *m /= rows.len() as f64);
+    let mut cov = vec![0.0f64; d * d];
+    for &i in &rows {
+        let c: Vec<f64> = p
+            .row(i)
+            .iter()
+            .zip(&mu)
+            .map(|(&x, m)| x as f64 - m)
+            .collect();
+        for a in 0..d {
+            let ca = c[a];
+            for b in a..d {
+                cov[a * d + b] += ca * c[b];
+            }
+        }
+    }
+    for a in 0..d {
+        for b in 0..a {
+            cov[a * d + b] = cov[b * d + a];
+        }
+    }
+    let (vals, vecs) = jacobi_eigen(cov, d);
+    let mut order: Vec<usize> = (0..d).collect();
+    order.sort_by(|&a, &b| vals[b].total_cmp(&vals[a]));
+    // Projection matrix d x k (row-major), and the projected mean to subtract.
+    let proj: Vec<f32> = (0..d)
+        .flat_map(|r| order[..k].iter().map(move |&c| (r, c)))
+        .map(|(r, c)| vecs[r * d + c] as f32)
+        .collect();
+    let mut out = vec![0.0f32; n * k];
+    // SAFETY: data is n x d row-major, proj is d x k row-major, out is n x k row-major; each
+    // slice holds exactly those elements.
+    unsafe {
+        matrixmultiply::sgemm(
+            n,
+            d,
+            k,
+            1.0,
+            p.data.as_ptr(),
+            d as isize,
+            1,
+            proj.as_ptr(),
+            k as isize,
+            1,
+            0.0,
+            out.as_mut_ptr(),
+            k as isize,
+            1,
+        );
+    }
+    let mu_proj: Vec<f32> = (0..k)
+        .map(|c| (0..d).map(|r| mu[r] * proj[r * k + c] as f64).sum::<f64>() as f32)
+        .collect();
+    for row in out.chunks_exact_mut(k) {
+        for (x, m) in row.iter_mut().zip(&mu_proj) {
+            *x -= m;
+        }
+    }
+    let norms = out.chunks_exact(k).map(|r| dot(r, r)).collect();
+    Points {
+        dim: k,
+        data: out,
+        norms,
+    }
+}
+
+/// Eigen-decomposition of a symmetric `n x n` matrix (row-major) by cyclic Jacobi rotations:
+/// `(eigenvalues, eigenvectors as columns)`. Rotations keep the vectors orthonormal, which is
+/// what the pre-filter's exactness rests on; the values only need to be roughly right.
+fn jacobi_eigen(mut a: Vec<f64>, n: usize) -> (Vec<f64>, Vec<f64>) {
+    let mut v = vec![0.0f64; n * n];
+    for i in 0..n {
+        v[i * n + i] = 1.0;
+    }
+    let total: f64 = a.iter().map(|x| x * x).sum::<f64>().max(f64::MIN_POSITIVE);
+    for _sweep in 0..50 {
+        let off: f64 = (0..n)
+            .flat_map(|p| (p + 1..n).map(move |q| (p, q)))
+            .map(|(p, q)| a[p * n + q] * a[p * n + q])
+            .sum();
+        if off <= 1e-22 * total {
+            break;
+        }
+        for p in 0..n {
+            for q in p + 1..n {
+                let apq = a[p * n + q];
+                if apq.abs() <= 1e-300 {
+                    continue;
+                }
+                let theta = (a[q * n + q] - a[p * n + p]) / (2.0 * apq);
+                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
+                let c = 1.0 / (t * t + 1.0).sqrt();
+                let s = t * c;
+                for k in 0..n {
+                    let (akp, akq) = (a[k * n + p], a[k * n + q]);
+                    a[k * n + p] = c * akp - s * akq;
+                    a[k * n + q] = s * akp + c * akq;
+                }
+                for k in 0..n {
+                    let (apk, aqk) = (a[p * n + k], a[q * n + k]);
+                    a[p * n + k] = c * apk - s * aqk;
+                    a[q * n + k] = s * apk + c * aqk;
+                }
+                for k in 0..n {
+                    let (vkp, vkq) = (v[k * n + p], v[k * n + q]);
+                    v[k * n + p] = c * vkp - s * vkq;
+                    v[k * n + q] = s * vkp + c * vkq;
+                }
+            }
+        }
+    }
+    ((0..n).map(|i| a[i * n + i]).collect(), v)
 }
 
 /// `g[rows x cols] = A[i0..i0+rows] · A[j0..j0+cols]ᵀ`.
@@ -267,7 +437,35 @@ mod tests {
         let r = 0.28;
         let got = radius_neighbours(&p, r, &CancelToken::new()).unwrap();
         let mut total = 0;
-        for i in 0..p.len() {
+        for (i, list) in got.iter().enumerate() {
+            let want: Vec<u32> = (0..p.len())
+                .filter(|&j| dist2(p.row(i), p.row(j)) < r * r)
+                .map(|j| j as u32)
+                .collect();
+            let have: Vec<u32> = list.iter().map(|x| x.0).collect();
+            assert_eq!(have, want, "point {i}");
+            total += want.len();
+        }
+        assert!(total > 2 * p.len(), "test radius finds too few pairs");
+    }
+
+    #[test]
+    fn filtered_search_in_128_dimensions_is_exact() {
+        // Enough points to take the principal-component pre-filter, with real structure: 70
+        // tight groups along random directions.
+        let noise = pseudo_random(2100, 128, 3);
+        let dirs = pseudo_random(70, 128, 4);
+        let data: Vec<f32> = (0..2100)
+            .flat_map(|i| {
+                let (nr, dr) = (noise.row(i).to_vec(), dirs.row(i % 70).to_vec());
+                nr.into_iter().zip(dr).map(|(a, b)| a * 0.5 + b * 4.0)
+            })
+            .collect();
+        let p = Points::new(128, data).unwrap();
+        let r = 0.5;
+        let got = radius_neighbours(&p, r, &CancelToken::new()).unwrap();
+        let mut total = 0;
+        for i in (0..p.len()).step_by(11) {
             let want: Vec<u32> = (0..p.len())
                 .filter(|&j| dist2(p.row(i), p.row(j)) < r * r)
                 .map(|j| j as u32)
@@ -276,7 +474,20 @@ mod tests {
             assert_eq!(have, want, "point {i}");
             total += want.len();
         }
-        assert!(total > 2 * p.len(), "test radius finds too few pairs");
+        assert!(total > 3 * 191, "test radius finds too few pairs: {total}");
+    }
+
+    #[test]
+    fn jacobi_diagonalises() {
+        let a = vec![4.0, 1.0, 0.5, 1.0, 3.0, 0.2, 0.5, 0.2, 1.0];
+        let (vals, v) = jacobi_eigen(a.clone(), 3);
+        for c in 0..3 {
+            // A v = lambda v
+            for r in 0..3 {
+                let av: f64 = (0..3).map(|k| a[r * 3 + k] * v[k * 3 + c]).sum();
+                assert!((av - vals[c] * v[r * 3 + c]).abs() < 1e-9);
+            }
+        }
     }
 
     #[test]

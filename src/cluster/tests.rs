@@ -21,7 +21,12 @@ fn blobs(k: usize, per: usize, d: usize) -> (Points, Vec<i64>) {
     (Points::new(d, data).unwrap(), (0..n as i64).collect())
 }
 
-fn run(p: &Points, photo: &[i64], must: &[(usize, usize)], cannot: &[(usize, usize)]) -> Clustering {
+fn run(
+    p: &Points,
+    photo: &[i64],
+    must: &[(usize, usize)],
+    cannot: &[(usize, usize)],
+) -> Clustering {
     let weak = vec![false; p.len()];
     let input = Input {
         points: p,
@@ -119,7 +124,12 @@ fn cancelled_clustering_stops() {
         owner: &[],
         forbidden: &[],
     };
-    let r = cluster(input, &ClusterSettings::default(), &cancel, &Progress::default());
+    let r = cluster(
+        input,
+        &ClusterSettings::default(),
+        &cancel,
+        &Progress::default(),
+    );
     assert!(matches!(r, Err(Error::Cancelled)));
 }
 

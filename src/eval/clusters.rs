@@ -29,7 +29,11 @@ fn prf(p: f64, r: f64) -> Prf {
     Prf {
         precision: p,
         recall: r,
-        f1: if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 },
+        f1: if p + r > 0.0 {
+            2.0 * p * r / (p + r)
+        } else {
+            0.0
+        },
     }
 }
 
@@ -51,8 +55,14 @@ fn counts<K: Hash + Eq + Clone>(xs: impl Iterator<Item = K>) -> HashMap<K, usize
 pub fn pairwise<C: Hash + Eq + Clone, L: Hash + Eq + Clone>(pred: &[C], truth: &[L]) -> Prf {
     let joint = counts(pred.iter().cloned().zip(truth.iter().cloned()));
     let tp: f64 = joint.values().map(|&n| pairs(n)).sum();
-    let pp: f64 = counts(pred.iter().cloned()).values().map(|&n| pairs(n)).sum();
-    let ap: f64 = counts(truth.iter().cloned()).values().map(|&n| pairs(n)).sum();
+    let pp: f64 = counts(pred.iter().cloned())
+        .values()
+        .map(|&n| pairs(n))
+        .sum();
+    let ap: f64 = counts(truth.iter().cloned())
+        .values()
+        .map(|&n| pairs(n))
+        .sum();
     prf(
         if pp > 0.0 { tp / pp } else { 1.0 },
         if ap > 0.0 { tp / ap } else { 1.0 },
@@ -137,7 +147,14 @@ pub fn evaluate(
         crate::store::now()
     ));
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-    let result = run(&dir.join("eval.db"), &labels, models, threads, cancel, progress);
+    let result = run(
+        &dir.join("eval.db"),
+        &labels,
+        models,
+        threads,
+        cancel,
+        progress,
+    );
     let _ = std::fs::remove_dir_all(&dir);
     result
 }

@@ -460,9 +460,8 @@ pub fn undo(store: &mut Store) -> Result<Option<(i64, Decision)>> {
         let Some(row) = w.last_open_decision()? else {
             return Ok(None);
         };
-        let d: Decision = serde_json::from_str(&row.payload).map_err(|e| {
-            Error::Invalid(format!("decision {} cannot be read: {e}", row.id))
-        })?;
+        let d: Decision = serde_json::from_str(&row.payload)
+            .map_err(|e| Error::Invalid(format!("decision {} cannot be read: {e}", row.id)))?;
         match &d {
             Decision::Name {
                 person,

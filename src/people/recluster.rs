@@ -307,7 +307,10 @@ fn match_to_people(
     let mut offers: Vec<(f32, usize, i64)> = Vec::new();
     for (q, list) in near.iter().enumerate() {
         let i = unassigned[q];
-        let people: HashSet<i64> = list.iter().filter_map(|&(j, _)| new[assigned[j as usize]]).collect();
+        let people: HashSet<i64> = list
+            .iter()
+            .filter_map(|&(j, _)| new[assigned[j as usize]])
+            .collect();
         let best = people
             .into_iter()
             .map(|p| (cluster::average_distance(points, i, &members[&p]), p))
@@ -351,7 +354,10 @@ pub fn preview(
     let facts = facts(store, &faces)?;
     let points = Points::from_rows(&faces.iter().map(|f| &f.vector[..]).collect::<Vec<_>>())?;
     let photo: Vec<i64> = faces.iter().map(|f| f.photo_id).collect();
-    let weak: Vec<bool> = faces.iter().map(|f| s.is_weak(f.min_side, f.score)).collect();
+    let weak: Vec<bool> = faces
+        .iter()
+        .map(|f| s.is_weak(f.min_side, f.score))
+        .collect();
     let c = cluster::cluster(
         cluster::Input {
             points: &points,

@@ -112,7 +112,10 @@ pub fn similar_people(store: &Store, model_id: &str, limit: usize) -> Result<Vec
     let v = view(store, model_id)?;
     let mut ids: Vec<i64> = v.members.keys().copied().collect();
     ids.sort_unstable();
-    let cents: Vec<Vec<f32>> = ids.iter().map(|p| centroid(&v.points, &v.members[p])).collect();
+    let cents: Vec<Vec<f32>> = ids
+        .iter()
+        .map(|p| centroid(&v.points, &v.members[p]))
+        .collect();
     let cp = Points::from_rows(&cents)?;
     // |mean(A) - mean(B)| <= mean |a - b| (triangle inequality), so pruning on centroid
     // distance never loses a pair; the exact average then decides.

@@ -167,9 +167,7 @@ fn read_person_face_states(conn: &rusqlite::Connection, person: i64) -> Result<V
 fn read_pairs(conn: &rusqlite::Connection) -> Result<Vec<(i64, i64, bool)>> {
     let mut st = conn.prepare("SELECT face_a, face_b, same FROM face_pairs")?;
     let rows = st
-        .query_map([], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? != 0))
-        })?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? != 0)))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
 }
