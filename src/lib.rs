@@ -1,9 +1,11 @@
 //! Likeness: find the people in a photo library. The library holds everything; `main.rs` only
 //! parses the command line.
 
+pub mod cluster;
 pub mod error;
 pub mod eval;
 pub mod library;
+pub mod people;
 pub mod pipeline;
 pub mod progress;
 pub mod settings;

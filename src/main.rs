@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-use cli::{engine, Ctx};
+use cli::{engine, people, Ctx};
 
 /// Find the people in your photo library.
 #[derive(Parser)]
@@ -53,6 +53,60 @@ enum Command {
     },
     /// Library totals.
     Stats,
+    /// Group faces into people (incremental: new faces join people first). User decisions hold.
+    Cluster {
+        /// Recompute every machine assignment (names, merges and answers still hold).
+        #[arg(long)]
+        full: bool,
+    },
+    /// List the people.
+    People,
+    /// The faces of one person.
+    Person { id: i64 },
+    /// Name or rename a person.
+    Name { id: i64, name: String },
+    /// Merge person ID_FROM into person ID_INTO.
+    Merge { id_into: i64, id_from: i64 },
+    /// Move a face to a person.
+    Move { face_id: i64, person_id: i64 },
+    /// "Not this person": the face leaves its person and never returns to it.
+    Reject { face_id: i64 },
+    /// Two faces are the same person.
+    Same { face_a: i64, face_b: i64 },
+    /// Two faces are different people.
+    Different { face_a: i64, face_b: i64 },
+    /// Hide a person (--show to show it again).
+    Hide {
+        id: i64,
+        #[arg(long)]
+        show: bool,
+    },
+    /// Undo the last decision.
+    Undo,
+    /// Suggestions: faces that might be PERSON, or (without it) people that might be one and
+    /// face pairs to verify.
+    Suggest {
+        person: Option<i64>,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Benchmarks.
+    Bench {
+        #[command(subcommand)]
+        what: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Cluster a float32 [N, D] .npy file with the code path of `likeness cluster`.
+    Cluster {
+        embeddings: PathBuf,
+        #[arg(long)]
+        eps: Option<f32>,
+        #[arg(long)]
+        min_points: Option<usize>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -60,6 +114,12 @@ enum EvalCommand {
     /// The LFW 10-fold verification protocol (DIR holds protocol/pairs.txt and lfw-deepfunneled/).
     Lfw {
         dir: PathBuf,
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+    /// Cluster the images of a `path<TAB>identity` TSV (in a temporary database) and score them.
+    Clusters {
+        labels: PathBuf,
         #[arg(long)]
         threads: Option<usize>,
     },
@@ -103,5 +163,34 @@ fn run(cli: Cli) -> Result<()> {
             what: EvalCommand::Lfw { dir, threads },
         } => engine::eval_lfw(&ctx, &dir, threads),
         Command::Stats => engine::stats(&ctx),
+        Command::Eval {
+            what: EvalCommand::Clusters { labels, threads },
+        } => people::eval_clusters(&ctx, &labels, threads),
+        Command::Cluster { full } => people::cluster(&ctx, full),
+        Command::People => people::list(&ctx),
+        Command::Person { id } => people::person(&ctx, id),
+        Command::Name { id, name } => people::decide(&ctx, people::Act::Name(id, name)),
+        Command::Merge { id_into, id_from } => {
+            people::decide(&ctx, people::Act::Merge(id_into, id_from))
+        }
+        Command::Move { face_id, person_id } => {
+            people::decide(&ctx, people::Act::Move(face_id, person_id))
+        }
+        Command::Reject { face_id } => people::decide(&ctx, people::Act::Reject(face_id)),
+        Command::Same { face_a, face_b } => people::decide(&ctx, people::Act::Same(face_a, face_b)),
+        Command::Different { face_a, face_b } => {
+            people::decide(&ctx, people::Act::Different(face_a, face_b))
+        }
+        Command::Hide { id, show } => people::decide(&ctx, people::Act::Hide(id, !show)),
+        Command::Undo => people::decide(&ctx, people::Act::Undo),
+        Command::Suggest { person, limit } => people::suggest(&ctx, person, limit),
+        Command::Bench {
+            what:
+                BenchCommand::Cluster {
+                    embeddings,
+                    eps,
+                    min_points,
+                },
+        } => people::bench_cluster(&ctx, &embeddings, eps, min_points),
     }
 }

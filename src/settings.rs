@@ -74,3 +74,43 @@ pub fn default_inference_threads() -> usize {
         .unwrap_or(2)
         .clamp(1, 8)
 }
+
+// --- Clustering (issue 3). Measured with `likeness eval clusters` on LFW identities_min5 and the
+// dlib "Johns" set; see README "Clustering".
+
+/// DBSCAN radius on the raw dlib descriptor. 0.45 keeps DBSCAN clusters small (largest 569 faces
+/// on LFW min5) so the linkage step stays cheap; larger radii chain thousands of faces together.
+pub const CLUSTER_EPS: f32 = 0.45;
+
+/// DBSCAN core size (the face itself included). On LFW min5 2, 3 and 4 score within 0.001 of
+/// each other (linkage decides precision); 3 means a lone pair of look-alikes is not a core.
+pub const CLUSTER_MIN_POINTS: usize = 3;
+
+/// Average-linkage cut. LFW min5: 0.50 → pairwise precision 0.999 / BCubed F1 0.92; 0.52 →
+/// 0.994 / 0.947; 0.55 → 0.977 / 0.960. 0.52 is the largest value that keeps precision ≥ 0.99.
+pub const CLUSTER_LINKAGE_THRESHOLD: f32 = 0.52;
+
+/// Smallest group that becomes a person: one face alone stays unassigned (no one-face people).
+pub const CLUSTER_MIN_PERSON_FACES: usize = 2;
+
+/// Faces smaller than this (shorter box side, pixels) may join a person but never seed one: the
+/// 150 px embedder chip is then upscaled more than 4x and descriptors drift.
+pub const CLUSTER_WEAK_MIN_PX: f32 = 36.0;
+
+/// Faces with a detector score below this may join a person but never seed one (blurred,
+/// profile or partial faces; the detector keeps them from 0.8 on).
+pub const CLUSTER_WEAK_MIN_SCORE: f32 = 0.9;
+
+/// Largest DBSCAN cluster given to average linkage at once: its m×m matrices cost ~12 bytes per
+/// pair (300 MB at 5,000); bigger clusters are re-split with a smaller radius first.
+pub const CLUSTER_LINKAGE_MAX: usize = 5000;
+
+/// New faces join an existing person when their average distance to its faces is within this:
+/// the same cut as clustering, so incremental and full runs agree.
+pub const MATCH_THRESHOLD: f32 = CLUSTER_LINKAGE_THRESHOLD;
+
+/// Suggestions for a named person go up to the verification "uncertain" bound.
+pub const SUGGEST_MAX_DISTANCE: f32 = VERIFY_UNCERTAIN_HIGH;
+
+/// Two people whose faces are this close on average might be one person (review suggestion).
+pub const SIMILAR_PEOPLE_MAX_DISTANCE: f32 = 0.62;

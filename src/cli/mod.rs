@@ -1,6 +1,7 @@
 //! Shared plumbing of the command-line handlers: output mode, database path, Ctrl-C, progress.
 
 pub mod engine;
+pub mod people;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -1,3 +1,4 @@
 //! Evaluations behind `likeness eval`: the LFW verification protocol, and clustering metrics.
 
+pub mod clusters;
 pub mod lfw;

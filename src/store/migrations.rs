@@ -65,13 +65,17 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE faces ADD COLUMN person_id INTEGER REFERENCES people(id) ON DELETE SET NULL;
     ALTER TABLE faces ADD COLUMN assigned_by TEXT CHECK (assigned_by IN ('machine', 'user'));
     CREATE INDEX faces_person ON faces(person_id);
+    -- A user decision: `payload` is JSON holding the facts and what they replaced, so that
+    -- `undo` can restore the previous state exactly; undone rows stay as history.
     CREATE TABLE decisions (
         id         INTEGER PRIMARY KEY,
         kind       TEXT NOT NULL,
         payload    TEXT NOT NULL,
+        actor      TEXT NOT NULL DEFAULT 'user',
         created_at INTEGER NOT NULL,
         undone_at  INTEGER
     );
+    CREATE INDEX decisions_open ON decisions(undone_at, id);
     CREATE TABLE face_rejections (
         face_id     INTEGER NOT NULL REFERENCES faces(id) ON DELETE CASCADE,
         person_id   INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,

@@ -3,6 +3,7 @@
 
 mod faces;
 pub mod migrations;
+mod people;
 mod photos;
 
 use std::path::{Path, PathBuf};
@@ -11,6 +12,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 
 pub use faces::{EmbeddingRow, FaceRow, NewFace};
+pub use people::{Assigner, ClusterFace, DecisionRow, FaceState, PersonFace, PersonRow};
 pub use photos::{PhotoFacts, PhotoRow, PhotoStatus, Stats};
 
 use crate::error::{Error, Result};

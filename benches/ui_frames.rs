@@ -1,0 +1,229 @@
+//! Responsiveness of the app (a benchmark, not a test): frame times of the real `App`, driven
+//! headless by egui_kittest, measured as the CPU time of one egui pass plus tessellation (what the
+//! UI thread does per frame; the GPU upload/draw is not included).
+//!
+//! 1. The people grid of a synthetic library with 20,000 faces (2,000 people), scrolling.
+//! 2. The library view while a real scan runs (LFW images from `../shared/data`, skipped with a
+//!    message when absent).
+//!
+//! `cargo bench --bench ui_frames` (release profile). `LIKENESS_BENCH_FACES` and
+//! `LIKENESS_BENCH_SCAN` (number of photos) change the sizes.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use likeness::store::{Assigner, NewFace, PhotoFacts, PhotoStatus, Store};
+use likeness::ui::{App, Command, Saved, View};
+
+fn env_usize(k: &str, d: usize) -> usize {
+    std::env::var(k)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(d)
+}
+
+fn thumb(i: usize) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(160, 160, |x, y| {
+        let c = (i * 37 % 200) as u8;
+        image::Rgb([c.wrapping_add((x / 2) as u8), (y / 2) as u8, 255 - c])
+    });
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85)
+        .encode_image(&img)
+        .expect("jpeg");
+    out
+}
+
+/// A library with `faces` faces in as many photos, grouped 10 per person, every 10th named.
+fn synthetic(db: &Path, faces: usize) {
+    let mut store = Store::open(db).expect("open");
+    let thumbs: Vec<Vec<u8>> = (0..16).map(thumb).collect();
+    let per_person = 10;
+    store
+        .write(|w| {
+            let mut face_ids = Vec::with_capacity(faces);
+            for i in 0..faces {
+                let path = format!("/synthetic/{:05}.jpg", i);
+                let id = w.upsert_photo(&PhotoFacts {
+                    path: &path,
+                    size: 1000,
+                    mtime_ns: 1,
+                    content_hash: Some(&path),
+                    width: Some(640),
+                    height: Some(480),
+                    taken_at: None,
+                    status: PhotoStatus::Indexed,
+                    error: None,
+                    detector: Some("bench"),
+                })?;
+                let f = NewFace {
+                    bbox: [100.0, 100.0, 200.0, 220.0],
+                    landmarks: [[0.0; 2]; 5],
+                    score: 0.99,
+                    thumb: thumbs[i % thumbs.len()].clone(),
+                    embedding: (0..128)
+                        .map(|k| ((i * 31 + k) % 97) as f32 / 97.0)
+                        .collect(),
+                };
+                face_ids.push(w.insert_face(id, &f, "dlib_resnet_v1")?);
+            }
+            let mut rows = Vec::with_capacity(faces);
+            for (p, chunk) in face_ids.chunks(per_person).enumerate() {
+                let name = (p % 10 == 0).then(|| format!("Person {p:04}"));
+                let person = w.create_person(name.as_deref(), Assigner::Machine)?;
+                for &f in chunk {
+                    rows.push((f, Some(person), Some(Assigner::Machine)));
+                }
+            }
+            w.assign_faces(&rows)?;
+            Ok(())
+        })
+        .expect("synthetic library");
+}
+
+fn harness(db: &Path) -> Harness<'static, App> {
+    Harness::builder()
+        .with_size([1280.0, 800.0])
+        .build_ui_state(
+            |ui, app: &mut App| app.show(ui),
+            App::new(db.to_path_buf(), Saved::default()),
+        )
+}
+
+/// One frame: the egui pass and the tessellation of its shapes.
+fn frame(h: &mut Harness<'static, App>) -> Duration {
+    let t = Instant::now();
+    h.step();
+    let shapes = h.output().shapes.clone();
+    let ppp = h.output().pixels_per_point;
+    let _ = h.ctx.tessellate(shapes, ppp);
+    t.elapsed()
+}
+
+fn report(what: &str, mut v: Vec<Duration>) {
+    v.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let p = |q: f64| v[((v.len() as f64 - 1.0) * q).round() as usize];
+    println!(
+        "{what}: {} frames, median {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        v.len(),
+        ms(p(0.5)),
+        ms(p(0.99)),
+        ms(*v.last().unwrap_or(&Duration::ZERO))
+    );
+}
+
+fn wait(h: &mut Harness<'static, App>, secs: u64, cond: impl Fn(&App) -> bool) {
+    let t = Instant::now();
+    while !cond(h.state()) && t.elapsed() < Duration::from_secs(secs) {
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn people_grid(faces: usize) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("bench.db");
+    let t = Instant::now();
+    synthetic(&db, faces);
+    println!(
+        "synthetic library: {faces} faces in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let mut h = harness(&db);
+    wait(&mut h, 60, |a| {
+        a.runtime()
+            .and_then(|r| r.library.as_ref())
+            .is_some_and(|l| !l.people.is_empty())
+    });
+    let people = h
+        .state()
+        .runtime()
+        .and_then(|r| r.library.as_ref())
+        .map_or(0, |l| l.people.len());
+    println!("people in the grid: {people}");
+    h.state_mut().command(Command::Show(View::People));
+    for _ in 0..5 {
+        h.step();
+    }
+    h.hover_at(egui::pos2(640.0, 400.0));
+    let mut times = Vec::new();
+    for i in 0..600 {
+        // Scroll down three rows a frame, then back up: new rows and thumbnails all the time.
+        let dy = if (i / 200) % 2 == 0 { -60.0 } else { 60.0 };
+        h.event(egui::Event::MouseWheel {
+            unit: egui::MouseWheelUnit::Point,
+            delta: egui::vec2(0.0, dy),
+            phase: egui::TouchPhase::Move,
+            modifiers: egui::Modifiers::NONE,
+            source: egui::MouseWheelSource::Wheel,
+        });
+        times.push(frame(&mut h));
+        std::thread::sleep(Duration::from_millis(4));
+    }
+    let up = h.state().runtime().map_or(0, |r| r.thumbs.uploads);
+    println!("thumbnails uploaded while scrolling: {up}");
+    report(&format!("people grid, {faces} faces, scrolling"), times);
+}
+
+fn during_scan(n: usize) {
+    let lfw = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/lfw/lfw-deepfunneled");
+    if !lfw.is_dir() {
+        println!("SKIPPED scan frames: {} is absent", lfw.display());
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let photos = dir.path().join("photos");
+    std::fs::create_dir(&photos).expect("mkdir");
+    let mut people: Vec<PathBuf> = std::fs::read_dir(&lfw)
+        .expect("lfw")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    people.sort();
+    let mut copied = 0;
+    'outer: for p in people {
+        for f in std::fs::read_dir(&p).expect("dir").flatten() {
+            if copied >= n {
+                break 'outer;
+            }
+            let _ = std::fs::copy(f.path(), photos.join(f.file_name()));
+            copied += 1;
+        }
+    }
+    let db = dir.path().join("scan.db");
+    let mut h = harness(&db);
+    wait(&mut h, 30, |a| {
+        a.runtime().is_some_and(|r| r.library.is_some())
+    });
+    h.state_mut().command(Command::AddFolder(photos.clone()));
+    wait(&mut h, 30, |a| {
+        a.runtime()
+            .and_then(|r| r.library.as_ref())
+            .is_some_and(|l| !l.folders.is_empty())
+    });
+    h.state_mut().command(Command::Scan);
+    h.step();
+    let mut times = Vec::new();
+    let t = Instant::now();
+    while h.state().runtime().is_some_and(|r| r.scanning())
+        && t.elapsed() < Duration::from_secs(600)
+    {
+        times.push(frame(&mut h));
+        // A 60 Hz display asks for a frame every ~16 ms.
+        std::thread::sleep(Duration::from_millis(16));
+    }
+    println!(
+        "scan of {copied} photos took {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    report(
+        &format!("library view during a scan of {copied} photos"),
+        times,
+    );
+}
+
+fn main() {
+    people_grid(env_usize("LIKENESS_BENCH_FACES", 20_000));
+    during_scan(env_usize("LIKENESS_BENCH_SCAN", 200));
+}

@@ -1,0 +1,262 @@
+//! Handlers of the people commands: cluster, people, person, the decisions, suggest,
+//! eval clusters and bench cluster. All logic is in `likeness::people` / `likeness::cluster`.
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use serde_json::json;
+
+use likeness::cluster::{bench, ClusterSettings};
+use likeness::people::{self, Mode};
+use likeness::progress::{CancelToken, Progress};
+use likeness::settings;
+use likeness::store::Store;
+use likeness::vision::{models, Models};
+
+use super::{cancel_on_ctrl_c, spawn_bar, Ctx};
+
+fn open(ctx: &Ctx) -> Result<Store> {
+    let path = ctx.db_path();
+    if !path.exists() {
+        bail!(
+            "no library database at {} (scan a folder first)",
+            path.display()
+        );
+    }
+    Ok(Store::open(&path)?)
+}
+
+/// `likeness cluster [--full]`
+pub fn cluster(ctx: &Ctx, full: bool) -> Result<()> {
+    let mut store = open(ctx)?;
+    let cancel = cancel_on_ctrl_c()?;
+    let progress = Progress::new();
+    let mode = if full { Mode::Full } else { Mode::Incremental };
+    let o = people::recluster(
+        &mut store,
+        models::EMBEDDER.id,
+        &ClusterSettings::default(),
+        mode,
+        &cancel,
+        &progress,
+    )?;
+    ctx.emit(serde_json::to_value(&o)?, || {
+        format!(
+            "{} faces: {} people, {} unassigned ({} groups clustered, {} matched to people, {} new people, {} faces changed) in {:.2} s",
+            o.faces, o.people, o.unassigned, o.clusters, o.matched, o.new_people, o.changed, o.seconds
+        )
+    });
+    Ok(())
+}
+
+/// `likeness people`
+pub fn list(ctx: &Ctx) -> Result<()> {
+    let store = open(ctx)?;
+    let people = people::list(&store)?;
+    let rows: Vec<_> = people
+        .iter()
+        .map(|p| {
+            json!({"id": p.id, "name": p.name, "faces": p.faces, "hidden": p.hidden,
+                   "representative": p.representative})
+        })
+        .collect();
+    ctx.emit(json!({ "people": rows }), || {
+        let mut s = format!("{} people", people.len());
+        for p in &people {
+            s += &format!(
+                "\n  {:>6}  {:<30} {:>5} faces{}",
+                p.id,
+                p.name.as_deref().unwrap_or("(unnamed)"),
+                p.faces,
+                if p.hidden { "  hidden" } else { "" }
+            );
+        }
+        s
+    });
+    Ok(())
+}
+
+/// `likeness person ID`
+pub fn person(ctx: &Ctx, id: i64) -> Result<()> {
+    let store = open(ctx)?;
+    let p = store
+        .person(id)?
+        .with_context(|| format!("no person {id}"))?;
+    let faces = people::faces(&store, id)?;
+    let rows: Vec<_> = faces
+        .iter()
+        .map(|f| {
+            json!({"face_id": f.face_id, "photo": f.path, "box": f.bbox,
+                   "source": f.assigned_by.map(|a| a.as_str()), "score": f.score})
+        })
+        .collect();
+    ctx.emit(
+        json!({"id": p.id, "name": p.name, "hidden": p.hidden, "merged_into": p.merged_into,
+               "faces": rows}),
+        || {
+            let mut s = format!(
+                "person {} {}: {} faces{}",
+                p.id,
+                p.name.as_deref().unwrap_or("(unnamed)"),
+                faces.len(),
+                p.merged_into
+                    .map(|m| format!(" (merged into {m})"))
+                    .unwrap_or_default()
+            );
+            for f in &faces {
+                s += &format!(
+                    "\n  face {:>7}  {}  [{:.0} {:.0} {:.0} {:.0}]  {}",
+                    f.face_id,
+                    f.path,
+                    f.bbox[0],
+                    f.bbox[1],
+                    f.bbox[2],
+                    f.bbox[3],
+                    f.assigned_by.map_or("", |a| a.as_str())
+                );
+            }
+            s
+        },
+    );
+    Ok(())
+}
+
+/// A user decision, from the command line.
+pub enum Act {
+    Name(i64, String),
+    Merge(i64, i64),
+    Move(i64, i64),
+    Reject(i64),
+    Same(i64, i64),
+    Different(i64, i64),
+    Hide(i64, bool),
+    Undo,
+}
+
+/// `likeness name|merge|move|reject|same|different|hide|undo ...`
+pub fn decide(ctx: &Ctx, act: Act) -> Result<()> {
+    let mut store = open(ctx)?;
+    let s = &mut store;
+    let (id, text) = match act {
+        Act::Name(p, n) => (
+            people::name(s, p, Some(&n))?,
+            format!("person {p} is now named {n:?}"),
+        ),
+        Act::Merge(into, from) => (
+            people::merge(s, into, from)?,
+            format!("person {from} merged into person {into}"),
+        ),
+        Act::Move(f, p) => (
+            people::move_face(s, f, p)?,
+            format!("face {f} moved to person {p}"),
+        ),
+        Act::Reject(f) => (
+            people::reject(s, f)?,
+            format!("face {f} removed from its person; it will not return to it"),
+        ),
+        Act::Same(a, b) => (
+            people::same(s, a, b)?,
+            format!("faces {a} and {b} are the same person"),
+        ),
+        Act::Different(a, b) => (
+            people::different(s, a, b)?,
+            format!("faces {a} and {b} are different people"),
+        ),
+        Act::Hide(p, h) => (
+            people::hide(s, p, h)?,
+            format!("person {p} {}", if h { "hidden" } else { "shown" }),
+        ),
+        Act::Undo => match people::undo(s)? {
+            Some((id, d)) => (id, format!("undid decision {id} ({})", d.kind())),
+            None => {
+                ctx.emit(json!({"decision": null, "undone": false}), || {
+                    "nothing to undo".into()
+                });
+                return Ok(());
+            }
+        },
+    };
+    ctx.emit(json!({"decision": id, "ok": true}), || text);
+    Ok(())
+}
+
+/// `likeness suggest [PERSON]`
+pub fn suggest(ctx: &Ctx, person: Option<i64>, limit: usize) -> Result<()> {
+    let store = open(ctx)?;
+    let model = models::EMBEDDER.id;
+    if let Some(p) = person {
+        let s = people::faces_for_person(&store, model, p, limit)?;
+        ctx.emit(json!({"person": p, "faces": s}), || {
+            let mut t = format!("{} suggested faces for person {p}", s.len());
+            for f in &s {
+                t += &format!("\n  face {:>7}  distance {:.3}", f.face_id, f.distance);
+            }
+            t
+        });
+    } else {
+        let pp = people::similar_people(&store, model, limit)?;
+        let fp = people::uncertain_pairs(&store, model, limit)?;
+        ctx.emit(json!({"people_pairs": pp, "face_pairs": fp}), || {
+            let mut t = format!("{} pairs of people that might be one:", pp.len());
+            for p in &pp {
+                t += &format!("\n  {} + {}  distance {:.3}", p.a, p.b, p.distance);
+            }
+            t += &format!("\n{} face pairs to verify:", fp.len());
+            for p in &fp {
+                t += &format!("\n  faces {} / {}  distance {:.3}", p.a, p.b, p.distance);
+            }
+            t
+        });
+    }
+    Ok(())
+}
+
+/// `likeness eval clusters LABELS.tsv`
+pub fn eval_clusters(ctx: &Ctx, tsv: &Path, threads: Option<usize>) -> Result<()> {
+    let models = Models::load_default()?;
+    let cancel = cancel_on_ctrl_c()?;
+    let progress = Progress::new();
+    let bar = spawn_bar(progress.clone(), "images");
+    let r = likeness::eval::clusters::evaluate(
+        tsv,
+        &models,
+        threads.unwrap_or_else(settings::default_inference_threads),
+        &cancel,
+        &progress,
+    );
+    bar.finish();
+    let r = r?;
+    ctx.emit(serde_json::to_value(&r)?, || {
+        format!(
+            "{} images, {} identities: pairwise precision {:.4} recall {:.4} F1 {:.4}; BCubed precision {:.4} recall {:.4} F1 {:.4}; {} people, {} faces unassigned, {} images without a face",
+            r.images, r.identities, r.pairwise_precision, r.pairwise_recall, r.pairwise_f1,
+            r.bcubed_precision, r.bcubed_recall, r.bcubed_f1, r.people, r.unassigned, r.no_face
+        )
+    });
+    Ok(())
+}
+
+/// `likeness bench cluster EMBEDDINGS.npy`
+pub fn bench_cluster(
+    ctx: &Ctx,
+    file: &Path,
+    eps: Option<f32>,
+    min_points: Option<usize>,
+) -> Result<()> {
+    let points = bench::read_npy(file)?;
+    let mut s = ClusterSettings::default();
+    if let Some(e) = eps {
+        s.eps = e;
+    }
+    if let Some(m) = min_points {
+        s.min_points = m;
+    }
+    let r = bench::bench(&points, &s, &CancelToken::new())?;
+    ctx.emit(serde_json::to_value(&r)?, || {
+        format!(
+            "{} x {}: {:.2} s, {} clusters, {} noise, peak {:.0} MB (eps {}, min points {})",
+            r.n, r.dim, r.seconds, r.clusters, r.noise, r.peak_rss_mb, r.eps, r.min_points
+        )
+    });
+    Ok(())
+}

@@ -1,0 +1,536 @@
+//! User decisions: each one is a row in `decisions` (kind, JSON payload, who, when) written in
+//! the same transaction as its effect. The payload records what the decision replaced, so
+//! [`undo`] restores the previous state exactly. Faces a decision touches are *pinned*
+//! (`assigned_by = 'user'`): clustering never moves them.
+
+use std::collections::HashSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::store::{Assigner, FaceState, PersonRow, Store, Writer};
+
+/// Who made a decision (the only actor today; kept so imports and sync can say otherwise).
+pub const ACTOR: &str = "user";
+
+/// A face's assignment before a decision changed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaceBefore {
+    pub face: i64,
+    pub person: Option<i64>,
+    pub by: Option<Assigner>,
+}
+
+impl From<FaceState> for FaceBefore {
+    fn from(f: FaceState) -> Self {
+        Self {
+            face: f.face_id,
+            person: f.person_id,
+            by: f.assigned_by,
+        }
+    }
+}
+
+/// What a decision did, and what it replaced (the `payload` column).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Decision {
+    Name {
+        person: i64,
+        name: Option<String>,
+        before: Option<String>,
+        faces: Vec<FaceBefore>,
+    },
+    Merge {
+        into: i64,
+        from: i64,
+        name_before: Option<String>,
+        faces: Vec<FaceBefore>,
+        rejections_added: Vec<i64>,
+    },
+    Move {
+        face: i64,
+        person: i64,
+        faces: Vec<FaceBefore>,
+        rejection_removed: bool,
+    },
+    Split {
+        person: i64,
+        faces: Vec<FaceBefore>,
+    },
+    Reject {
+        face: i64,
+        person: i64,
+        before: FaceBefore,
+    },
+    Hide {
+        person: i64,
+        hidden: bool,
+        before: bool,
+    },
+    Pair {
+        a: i64,
+        b: i64,
+        same: bool,
+        before: Option<bool>,
+        faces: Vec<FaceBefore>,
+        created_person: Option<i64>,
+    },
+}
+
+impl Decision {
+    /// The `kind` column.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Decision::Name { .. } => "name",
+            Decision::Merge { .. } => "merge",
+            Decision::Move { .. } => "move",
+            Decision::Split { .. } => "split",
+            Decision::Reject { .. } => "reject",
+            Decision::Hide { .. } => "hide",
+            Decision::Pair { same: true, .. } => "same",
+            Decision::Pair { same: false, .. } => "different",
+        }
+    }
+}
+
+fn record(w: &Writer<'_>, d: &Decision) -> Result<i64> {
+    let payload = serde_json::to_string(d)
+        .map_err(|e| Error::Invalid(format!("cannot encode decision: {e}")))?;
+    w.insert_decision(d.kind(), &payload, ACTOR)
+}
+
+fn person(w: &Writer<'_>, id: i64) -> Result<PersonRow> {
+    match w.person(id)? {
+        Some(p) if p.merged_into.is_none() => Ok(p),
+        Some(p) => Err(Error::Invalid(format!(
+            "person {id} was merged into person {}",
+            p.merged_into.unwrap_or_default()
+        ))),
+        None => Err(Error::Invalid(format!("no person {id}"))),
+    }
+}
+
+fn face(w: &Writer<'_>, id: i64) -> Result<FaceState> {
+    w.face_state(id)?
+        .ok_or_else(|| Error::Invalid(format!("no face {id}")))
+}
+
+/// Pin `faces` to `to` (user-assigned), returning what they were. Before that, machine faces
+/// of `to` that would break a constraint with them (same photo, a "different" answer) leave
+/// `to`; a user-pinned conflict refuses the whole decision, since two user facts disagree.
+fn pin_into(w: &Writer<'_>, to: i64, faces: &[FaceState]) -> Result<Vec<FaceBefore>> {
+    let moving: HashSet<i64> = faces.iter().map(|f| f.face_id).collect();
+    let current: Vec<FaceState> = w
+        .person_face_states(to)?
+        .into_iter()
+        .filter(|f| !moving.contains(&f.face_id))
+        .collect();
+    let different: Vec<(i64, i64)> = w
+        .face_pairs()?
+        .into_iter()
+        .filter(|p| !p.2)
+        .map(|p| (p.0, p.1))
+        .collect();
+    let mut changes: Vec<FaceBefore> = Vec::new();
+    let mut seen_photos: HashSet<i64> = HashSet::new();
+    for f in faces {
+        if !seen_photos.insert(f.photo_id) {
+            return Err(Error::Invalid(format!(
+                "faces {} are in one photo, so they are different people",
+                faces
+                    .iter()
+                    .filter(|g| g.photo_id == f.photo_id)
+                    .map(|g| g.face_id.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+    }
+    for c in &current {
+        let clash = faces.iter().find(|f| {
+            f.photo_id == c.photo_id
+                || different.contains(&(f.face_id.min(c.face_id), f.face_id.max(c.face_id)))
+        });
+        if let Some(f) = clash {
+            if c.assigned_by == Some(Assigner::User) {
+                return Err(Error::Invalid(format!(
+                    "face {} cannot join person {to}: its face {} is in the same photo or was \
+                     marked a different person; move or reject one of them first",
+                    f.face_id, c.face_id
+                )));
+            }
+            changes.push((*c).into());
+            w.assign_faces(&[(c.face_id, None, None)])?;
+        }
+    }
+    for f in faces {
+        changes.push((*f).into());
+    }
+    let rows: Vec<_> = faces
+        .iter()
+        .map(|f| (f.face_id, Some(to), Some(Assigner::User)))
+        .collect();
+    w.assign_faces(&rows)?;
+    Ok(changes)
+}
+
+fn restore_faces(w: &Writer<'_>, faces: &[FaceBefore]) -> Result<()> {
+    // Restore in reverse so a face listed twice ends at its oldest state.
+    let rows: Vec<_> = faces
+        .iter()
+        .rev()
+        .map(|f| (f.face, f.person, f.by))
+        .collect();
+    for f in faces {
+        if let Some(p) = f.person {
+            ensure_exists(w, p)?;
+        }
+    }
+    w.assign_faces(&rows)
+}
+
+/// A person a decision refers to may have been deleted since (machine people that emptied are
+/// cleaned up): re-create the row under the same id.
+fn ensure_exists(w: &Writer<'_>, id: i64) -> Result<()> {
+    if w.person(id)?.is_none() {
+        w.restore_person(&PersonRow {
+            id,
+            name: None,
+            hidden: false,
+            created_by: Assigner::Machine,
+            merged_into: None,
+            faces: 0,
+        })?;
+    }
+    Ok(())
+}
+
+/// Name or rename a person (`None` or an empty name removes the name). Its current faces are
+/// pinned: they are what the user saw under that name.
+pub fn name(store: &mut Store, person_id: i64, new_name: Option<&str>) -> Result<i64> {
+    let new_name = new_name.map(str::trim).filter(|n| !n.is_empty());
+    store.write(|w| {
+        let p = person(w, person_id)?;
+        let faces: Vec<FaceState> = w
+            .person_face_states(person_id)?
+            .into_iter()
+            .filter(|f| f.assigned_by != Some(Assigner::User))
+            .collect();
+        let changes = pin_into(w, person_id, &faces)?;
+        w.set_person_name(person_id, new_name)?;
+        record(
+            w,
+            &Decision::Name {
+                person: person_id,
+                name: new_name.map(String::from),
+                before: p.name,
+                faces: changes,
+            },
+        )
+    })
+}
+
+/// Merge person `from` into person `into`: all its faces move (pinned), its "not this person"
+/// answers carry over, and `into` takes `from`'s name if it had none. Refused when both have
+/// user-confirmed faces in one photo.
+pub fn merge(store: &mut Store, into: i64, from: i64) -> Result<i64> {
+    if into == from {
+        return Err(Error::Invalid("cannot merge a person into itself".into()));
+    }
+    store.write(|w| {
+        let (pi, pf) = (person(w, into)?, person(w, from)?);
+        let pinned = |f: &FaceState| f.assigned_by == Some(Assigner::User);
+        let into_faces = w.person_face_states(into)?;
+        let from_faces = w.person_face_states(from)?;
+        // One face per photo in the merged person: `into`'s confirmed faces first, then
+        // `from`'s confirmed ones, then machine faces; a machine face that clashes leaves, two
+        // confirmed faces in one photo refuse the merge.
+        let mut photos: HashSet<i64> = into_faces
+            .iter()
+            .filter(|f| pinned(f))
+            .map(|f| f.photo_id)
+            .collect();
+        let candidates = from_faces
+            .iter()
+            .filter(|f| pinned(f))
+            .chain(into_faces.iter().filter(|f| !pinned(f)))
+            .chain(from_faces.iter().filter(|f| !pinned(f)));
+        let (mut keep, mut dropped) = (Vec::new(), Vec::new());
+        for f in candidates {
+            if photos.insert(f.photo_id) {
+                keep.push(*f);
+            } else if !pinned(f) {
+                dropped.push(*f);
+            } else {
+                return Err(Error::Invalid(format!(
+                    "person {into} and person {from} both have a confirmed face in one photo \
+                     (face {}): they are different people",
+                    f.face_id
+                )));
+            }
+        }
+        let mut changes: Vec<FaceBefore> = dropped.iter().map(|f| (*f).into()).collect();
+        let rows: Vec<_> = dropped.iter().map(|f| (f.face_id, None, None)).collect();
+        w.assign_faces(&rows)?;
+        changes.extend(pin_into(w, into, &keep)?);
+        let mut rejections_added = Vec::new();
+        let existing: HashSet<(i64, i64)> = w.rejections()?.into_iter().collect();
+        let decision_rejections: Vec<i64> = existing
+            .iter()
+            .filter(|r| r.1 == from && !existing.contains(&(r.0, into)))
+            .map(|r| r.0)
+            .collect();
+        w.set_person_merged_into(from, Some(into))?;
+        let name_before = pi.name.clone();
+        if pi.name.is_none() && pf.name.is_some() {
+            w.set_person_name(into, pf.name.as_deref())?;
+        }
+        let mut d = Decision::Merge {
+            into,
+            from,
+            name_before,
+            faces: changes,
+            rejections_added: Vec::new(),
+        };
+        let id = record(w, &d)?;
+        for f in decision_rejections {
+            w.add_rejection(f, into, id)?;
+            rejections_added.push(f);
+        }
+        if let Decision::Merge {
+            rejections_added: r,
+            ..
+        } = &mut d
+        {
+            *r = rejections_added;
+        }
+        update_payload(w, id, &d)?;
+        Ok(id)
+    })
+}
+
+fn update_payload(w: &Writer<'_>, id: i64, d: &Decision) -> Result<()> {
+    let payload = serde_json::to_string(d)
+        .map_err(|e| Error::Invalid(format!("cannot encode decision: {e}")))?;
+    w.set_decision_payload(id, &payload)
+}
+
+/// Move a face to a person (pinned). Clears an earlier "not this person" for that pair.
+pub fn move_face(store: &mut Store, face_id: i64, person_id: i64) -> Result<i64> {
+    store.write(|w| {
+        person(w, person_id)?;
+        let f = face(w, face_id)?;
+        let rejection_removed = w.rejections()?.contains(&(face_id, person_id));
+        if rejection_removed {
+            w.remove_rejection(face_id, person_id)?;
+        }
+        let faces = pin_into(w, person_id, &[f])?;
+        record(
+            w,
+            &Decision::Move {
+                face: face_id,
+                person: person_id,
+                faces,
+                rejection_removed,
+            },
+        )
+    })
+}
+
+/// Split faces off into a new (unnamed, user-made) person; returns `(decision, new person)`.
+pub fn split(store: &mut Store, face_ids: &[i64]) -> Result<(i64, i64)> {
+    if face_ids.is_empty() {
+        return Err(Error::Invalid("no faces to split off".into()));
+    }
+    store.write(|w| {
+        let faces = face_ids
+            .iter()
+            .map(|&id| face(w, id))
+            .collect::<Result<Vec<_>>>()?;
+        let new = w.create_person(None, Assigner::User)?;
+        let changes = pin_into(w, new, &faces)?;
+        let id = record(
+            w,
+            &Decision::Split {
+                person: new,
+                faces: changes,
+            },
+        )?;
+        Ok((id, new))
+    })
+}
+
+/// "Not this person": the face leaves its person and never returns to it.
+pub fn reject(store: &mut Store, face_id: i64) -> Result<i64> {
+    store.write(|w| {
+        let f = face(w, face_id)?;
+        let p = f
+            .person_id
+            .ok_or_else(|| Error::Invalid(format!("face {face_id} is not in a person")))?;
+        w.assign_faces(&[(face_id, None, None)])?;
+        let id = record(
+            w,
+            &Decision::Reject {
+                face: face_id,
+                person: p,
+                before: f.into(),
+            },
+        )?;
+        w.add_rejection(face_id, p, id)?;
+        Ok(id)
+    })
+}
+
+/// Hide (or show again) a person.
+pub fn hide(store: &mut Store, person_id: i64, hidden: bool) -> Result<i64> {
+    store.write(|w| {
+        let p = person(w, person_id)?;
+        w.set_person_hidden(person_id, hidden)?;
+        record(
+            w,
+            &Decision::Hide {
+                person: person_id,
+                hidden,
+                before: p.hidden,
+            },
+        )
+    })
+}
+
+/// "Same person" (`same`) or "different people" for two faces. Same: both end pinned in one
+/// person (the one either is in, or a new one); refused when they are pinned to two different
+/// people (merge those instead). Different: if they share a person, `b` leaves it.
+pub fn pair(store: &mut Store, a: i64, b: i64, same: bool) -> Result<i64> {
+    if a == b {
+        return Err(Error::Invalid("a face is always the same as itself".into()));
+    }
+    store.write(|w| {
+        let (fa, fb) = (face(w, a)?, face(w, b)?);
+        if fa.photo_id == fb.photo_id && same {
+            return Err(Error::Invalid(format!(
+                "faces {a} and {b} are in one photo, so they are different people"
+            )));
+        }
+        let before = w.face_pair(a, b)?;
+        let mut faces = Vec::new();
+        let mut created_person = None;
+        if same {
+            let pinned = |f: &FaceState| f.assigned_by == Some(Assigner::User);
+            let target = match (fa.person_id, fb.person_id) {
+                (Some(x), Some(y)) if x != y && pinned(&fa) && pinned(&fb) => {
+                    return Err(Error::Invalid(format!(
+                        "face {a} is confirmed as person {x} and face {b} as person {y}; \
+                         merge the two people instead"
+                    )))
+                }
+                (Some(x), Some(_)) if pinned(&fa) => x,
+                (Some(_), Some(y)) if pinned(&fb) => y,
+                (Some(x), _) => x,
+                (None, Some(y)) => y,
+                (None, None) => {
+                    let p = w.create_person(None, Assigner::User)?;
+                    created_person = Some(p);
+                    p
+                }
+            };
+            faces = pin_into(w, target, &[fa, fb])?;
+        } else if fa.person_id.is_some() && fa.person_id == fb.person_id {
+            faces.push(fb.into());
+            w.assign_faces(&[(b, None, None)])?;
+        }
+        let d = Decision::Pair {
+            a,
+            b,
+            same,
+            before,
+            faces,
+            created_person,
+        };
+        let id = record(w, &d)?;
+        w.set_face_pair(a, b, Some(same), id)?;
+        Ok(id)
+    })
+}
+
+/// Undo the newest decision not yet undone; returns it, or `None` when there is nothing to
+/// undo. The row stays, marked undone, as history.
+pub fn undo(store: &mut Store) -> Result<Option<(i64, Decision)>> {
+    store.write(|w| {
+        let Some(row) = w.last_open_decision()? else {
+            return Ok(None);
+        };
+        let d: Decision = serde_json::from_str(&row.payload)
+            .map_err(|e| Error::Invalid(format!("decision {} cannot be read: {e}", row.id)))?;
+        match &d {
+            Decision::Name {
+                person,
+                before,
+                faces,
+                ..
+            } => {
+                ensure_exists(w, *person)?;
+                w.set_person_name(*person, before.as_deref())?;
+                restore_faces(w, faces)?;
+            }
+            Decision::Merge {
+                into,
+                from,
+                name_before,
+                faces,
+                rejections_added,
+            } => {
+                w.set_person_merged_into(*from, None)?;
+                w.set_person_name(*into, name_before.as_deref())?;
+                restore_faces(w, faces)?;
+                for f in rejections_added {
+                    w.remove_rejection(*f, *into)?;
+                }
+            }
+            Decision::Move {
+                face,
+                person,
+                faces,
+                rejection_removed,
+            } => {
+                restore_faces(w, faces)?;
+                // The face is gone if its photo was re-processed without it.
+                if *rejection_removed && w.face_state(*face)?.is_some() {
+                    w.add_rejection(*face, *person, row.id)?;
+                }
+            }
+            Decision::Split { person, faces } => {
+                restore_faces(w, faces)?;
+                w.delete_person(*person)?;
+            }
+            Decision::Reject {
+                face,
+                person,
+                before,
+            } => {
+                w.remove_rejection(*face, *person)?;
+                restore_faces(w, &[*before])?;
+            }
+            Decision::Hide { person, before, .. } => {
+                ensure_exists(w, *person)?;
+                w.set_person_hidden(*person, *before)?;
+            }
+            Decision::Pair {
+                a,
+                b,
+                before,
+                faces,
+                created_person,
+                ..
+            } => {
+                w.set_face_pair(*a, *b, *before, row.id)?;
+                restore_faces(w, faces)?;
+                if let Some(p) = created_person {
+                    w.delete_person(*p)?;
+                }
+            }
+        }
+        w.mark_undone(row.id)?;
+        Ok(Some((row.id, d)))
+    })
+}

@@ -1,0 +1,397 @@
+//! Re-clustering: turn the faces of the active model into people without ever overriding a
+//! user decision. Incremental (default): unassigned faces first join existing people, the rest
+//! are clustered among themselves. Full: every machine assignment is recomputed, and the new
+//! groups take over the old people's ids by overlap. Pinned faces never move in either.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::cluster::{self, mapping, neighbors, ClusterSettings, Points};
+use crate::error::Result;
+use crate::progress::{CancelToken, Progress};
+use crate::store::{Assigner, ClusterFace, Store};
+
+/// Incremental or full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Match unassigned faces to people, cluster only the rest.
+    Incremental,
+    /// Recompute every machine assignment (user decisions still hold).
+    Full,
+}
+
+/// What a re-cluster did (field names are a command-line contract).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ReclusterOutcome {
+    /// Faces of the model considered.
+    pub faces: usize,
+    /// People with at least one face afterwards.
+    pub people: usize,
+    /// Groups the clustering produced in this run.
+    pub clusters: usize,
+    /// Faces in no person afterwards.
+    pub unassigned: usize,
+    pub seconds: f64,
+    /// Faces that joined an existing person by matching (incremental).
+    pub matched: usize,
+    /// People created in this run.
+    pub new_people: usize,
+    /// Faces whose person changed.
+    pub changed: usize,
+}
+
+/// The constraints of the stored decisions, in row indices of `faces`.
+pub(crate) struct Facts {
+    pub owner: Vec<Option<i64>>,
+    pub must: Vec<(usize, usize)>,
+    pub cannot: Vec<(usize, usize)>,
+    pub forbidden: Vec<(usize, i64)>,
+    /// `(face row, person)` rejections, for quick lookups.
+    pub rejected: HashSet<(usize, i64)>,
+    pub different: HashSet<(usize, usize)>,
+}
+
+pub(crate) fn facts(store: &Store, faces: &[ClusterFace]) -> Result<Facts> {
+    let row: HashMap<i64, usize> = faces
+        .iter()
+        .enumerate()
+        .map(|(k, f)| (f.face_id, k))
+        .collect();
+    let owner: Vec<Option<i64>> = faces
+        .iter()
+        .map(|f| {
+            if f.assigned_by == Some(Assigner::User) {
+                f.person_id
+            } else {
+                None
+            }
+        })
+        .collect();
+    let (mut must, mut cannot) = (Vec::new(), Vec::new());
+    for (a, b, same) in store.face_pairs()? {
+        if let (Some(&x), Some(&y)) = (row.get(&a), row.get(&b)) {
+            if same {
+                must.push((x, y));
+            } else {
+                cannot.push((x.min(y), x.max(y)));
+            }
+        }
+    }
+    let forbidden: Vec<(usize, i64)> = store
+        .rejections()?
+        .into_iter()
+        .filter_map(|(f, p)| row.get(&f).map(|&k| (k, p)))
+        .collect();
+    Ok(Facts {
+        owner,
+        must,
+        different: cannot.iter().copied().collect(),
+        cannot,
+        rejected: forbidden.iter().copied().collect(),
+        forbidden,
+    })
+}
+
+/// Whether face row `i` may join a person whose rows are `members` (photos in `photos`).
+fn allowed(
+    facts: &Facts,
+    faces: &[ClusterFace],
+    i: usize,
+    person: i64,
+    photos: &HashSet<i64>,
+    members: &[usize],
+) -> bool {
+    !facts.rejected.contains(&(i, person))
+        && !photos.contains(&faces[i].photo_id)
+        && facts.owner[i].is_none_or(|o| o == person)
+        && !members
+            .iter()
+            .any(|&j| facts.different.contains(&(i.min(j), i.max(j))))
+}
+
+/// Re-cluster the faces of `model_id` (see the module doc) and write the result in one
+/// transaction. Cancelling leaves the database as it was.
+pub fn recluster(
+    store: &mut Store,
+    model_id: &str,
+    s: &ClusterSettings,
+    mode: Mode,
+    cancel: &CancelToken,
+    progress: &Progress,
+) -> Result<ReclusterOutcome> {
+    let t0 = Instant::now();
+    let faces = store.cluster_faces(model_id)?;
+    let facts = facts(store, &faces)?;
+    let points = Points::from_rows(&faces.iter().map(|f| &f.vector[..]).collect::<Vec<_>>())?;
+    let old: Vec<Option<i64>> = faces.iter().map(|f| f.person_id).collect();
+    let mut new: Vec<Option<i64>> = old.clone();
+    let mut outcome = ReclusterOutcome {
+        faces: faces.len(),
+        ..Default::default()
+    };
+
+    // Rows left to cluster: all machine/unassigned faces (full), or the unassigned ones that
+    // did not match a person (incremental).
+    let free: Vec<usize> = match mode {
+        Mode::Full => {
+            for (k, n) in new.iter_mut().enumerate() {
+                if facts.owner[k].is_none() {
+                    *n = None;
+                }
+            }
+            (0..faces.len()).collect()
+        }
+        Mode::Incremental => {
+            let matched = match_to_people(&faces, &points, &facts, &mut new, s, cancel)?;
+            outcome.matched = matched;
+            (0..faces.len()).filter(|&k| new[k].is_none()).collect()
+        }
+    };
+
+    // Cluster the free rows (with the pinned faces too in a full run, as anchors).
+    let sub = points.subset(&free);
+    let pos: HashMap<usize, usize> = free.iter().enumerate().map(|(k, &i)| (i, k)).collect();
+    let remap = |v: &[(usize, usize)]| -> Vec<(usize, usize)> {
+        v.iter()
+            .filter_map(|(a, b)| Some((*pos.get(a)?, *pos.get(b)?)))
+            .collect()
+    };
+    let photo: Vec<i64> = free.iter().map(|&i| faces[i].photo_id).collect();
+    let weak: Vec<bool> = free
+        .iter()
+        .map(|&i| s.is_weak(faces[i].min_side, faces[i].score))
+        .collect();
+    let owner: Vec<Option<i64>> = free.iter().map(|&i| facts.owner[i]).collect();
+    let forbidden: Vec<(usize, i64)> = facts
+        .forbidden
+        .iter()
+        .filter_map(|&(i, p)| pos.get(&i).map(|&k| (k, p)))
+        .collect();
+    let (must, cannot) = (remap(&facts.must), remap(&facts.cannot));
+    let c = cluster::cluster(
+        cluster::Input {
+            points: &sub,
+            photo: &photo,
+            weak: &weak,
+            must: &must,
+            cannot: &cannot,
+            owner: &owner,
+            forbidden: &forbidden,
+        },
+        s,
+        cancel,
+        progress,
+    )?;
+    outcome.clusters = c.groups;
+
+    // Groups → people: a group holding pinned faces belongs to their person; the others take
+    // the old person they overlap most (full) or become new people.
+    let mut groups: Vec<Vec<usize>> = vec![Vec::new(); c.groups];
+    for (k, l) in c.labels.iter().enumerate() {
+        if let Some(g) = l {
+            groups[*g].push(free[k]);
+        }
+    }
+    let mut target: Vec<Option<i64>> = groups
+        .iter()
+        .map(|g| {
+            let mut count: HashMap<i64, usize> = HashMap::new();
+            for o in g.iter().filter_map(|&i| facts.owner[i]) {
+                *count.entry(o).or_default() += 1;
+            }
+            count.into_iter().max_by_key(|&(o, n)| (n, -o)).map(|x| x.0)
+        })
+        .collect();
+    if mode == Mode::Full {
+        let taken: HashSet<i64> = target.iter().flatten().copied().collect();
+        let unmapped: Vec<usize> = (0..groups.len()).filter(|&g| target[g].is_none()).collect();
+        let olds: Vec<Vec<Option<i64>>> = unmapped
+            .iter()
+            .map(|&g| groups[g].iter().map(|&i| old[i]).collect())
+            .collect();
+        for (g, m) in unmapped.iter().zip(mapping::map_by_overlap(&olds, &taken)) {
+            target[*g] = m;
+        }
+    }
+
+    // Assign group members, enforcing every constraint against what the person already holds.
+    let mut members: HashMap<i64, Vec<usize>> = HashMap::new();
+    for (k, p) in new.iter().enumerate() {
+        if let Some(p) = p {
+            members.entry(*p).or_default().push(k);
+        }
+    }
+    let mut created: Vec<(usize, Vec<usize>)> = Vec::new();
+    for (g, rows) in groups.iter().enumerate() {
+        let rows: Vec<usize> = rows
+            .iter()
+            .copied()
+            .filter(|&i| facts.owner[i].is_none())
+            .collect();
+        match target[g] {
+            Some(p) => {
+                let m = members.entry(p).or_default();
+                let mut photos: HashSet<i64> = m.iter().map(|&j| faces[j].photo_id).collect();
+                for i in rows {
+                    if allowed(&facts, &faces, i, p, &photos, m) {
+                        photos.insert(faces[i].photo_id);
+                        m.push(i);
+                        new[i] = Some(p);
+                    }
+                }
+            }
+            None if rows.len() >= s.min_person_faces.max(1) => created.push((g, rows)),
+            None => {}
+        }
+    }
+
+    if cancel.is_cancelled() {
+        return Err(crate::Error::Cancelled);
+    }
+    let outcome = store.write(|w| {
+        for (_, rows) in &created {
+            let p = w.create_person(None, Assigner::Machine)?;
+            for &i in rows {
+                new[i] = Some(p);
+            }
+            outcome.new_people += 1;
+        }
+        let changes: Vec<(i64, Option<i64>, Option<Assigner>)> = (0..faces.len())
+            .filter(|&k| facts.owner[k].is_none())
+            .map(|k| (k, new[k].map(|_| Assigner::Machine)))
+            .filter(|&(k, by)| new[k] != old[k] || faces[k].assigned_by != by)
+            .map(|(k, by)| (faces[k].face_id, new[k], by))
+            .collect();
+        outcome.changed = (0..faces.len()).filter(|&k| new[k] != old[k]).count();
+        w.assign_faces(&changes)?;
+        w.delete_unused_machine_people()?;
+        outcome.people = w.people()?.iter().filter(|p| p.faces > 0).count();
+        Ok(outcome)
+    })?;
+    let mut outcome = outcome;
+    outcome.unassigned = new.iter().filter(|p| p.is_none()).count();
+    outcome.seconds = t0.elapsed().as_secs_f64();
+    Ok(outcome)
+}
+
+/// Incremental step 1: each unassigned face joins the person it is closest to on average (within
+/// the match threshold, constraints allowing), closest pairs first. Returns how many joined.
+fn match_to_people(
+    faces: &[ClusterFace],
+    points: &Points,
+    facts: &Facts,
+    new: &mut [Option<i64>],
+    s: &ClusterSettings,
+    cancel: &CancelToken,
+) -> Result<usize> {
+    let assigned: Vec<usize> = (0..faces.len()).filter(|&k| new[k].is_some()).collect();
+    let unassigned: Vec<usize> = (0..faces.len()).filter(|&k| new[k].is_none()).collect();
+    if assigned.is_empty() || unassigned.is_empty() {
+        return Ok(0);
+    }
+    let mut members: HashMap<i64, Vec<usize>> = HashMap::new();
+    for &k in &assigned {
+        if let Some(p) = new[k] {
+            members.entry(p).or_default().push(k);
+        }
+    }
+    let t = crate::settings::MATCH_THRESHOLD.min(s.linkage_threshold.max(0.0));
+    let near = neighbors::cross_radius(
+        &points.subset(&unassigned),
+        &points.subset(&assigned),
+        t,
+        cancel,
+    )?;
+    let mut offers: Vec<(f32, usize, i64)> = Vec::new();
+    for (q, list) in near.iter().enumerate() {
+        let i = unassigned[q];
+        let people: HashSet<i64> = list
+            .iter()
+            .filter_map(|&(j, _)| new[assigned[j as usize]])
+            .collect();
+        let best = people
+            .into_iter()
+            .map(|p| (cluster::average_distance(points, i, &members[&p]), p))
+            .filter(|&(d, _)| d <= t)
+            .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        if let Some((d, p)) = best {
+            offers.push((d, i, p));
+        }
+    }
+    offers.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let mut photos: HashMap<i64, HashSet<i64>> = members
+        .iter()
+        .map(|(p, m)| (*p, m.iter().map(|&j| faces[j].photo_id).collect()))
+        .collect();
+    let mut matched = 0;
+    for (_, i, p) in offers {
+        let (Some(m), Some(ph)) = (members.get(&p), photos.get(&p)) else {
+            continue;
+        };
+        if allowed(facts, faces, i, p, ph, m) {
+            new[i] = Some(p);
+            photos.entry(p).or_default().insert(faces[i].photo_id);
+            members.entry(p).or_default().push(i);
+            matched += 1;
+        }
+    }
+    Ok(matched)
+}
+
+/// How many people and unassigned faces `s` would give on the current faces, without writing
+/// (for the settings preview). Same code path as a full re-cluster.
+pub fn preview(
+    store: &Store,
+    model_id: &str,
+    s: &ClusterSettings,
+    cancel: &CancelToken,
+    progress: &Progress,
+) -> Result<ReclusterOutcome> {
+    let t0 = Instant::now();
+    let faces = store.cluster_faces(model_id)?;
+    let facts = facts(store, &faces)?;
+    let points = Points::from_rows(&faces.iter().map(|f| &f.vector[..]).collect::<Vec<_>>())?;
+    let photo: Vec<i64> = faces.iter().map(|f| f.photo_id).collect();
+    let weak: Vec<bool> = faces
+        .iter()
+        .map(|f| s.is_weak(f.min_side, f.score))
+        .collect();
+    let c = cluster::cluster(
+        cluster::Input {
+            points: &points,
+            photo: &photo,
+            weak: &weak,
+            must: &facts.must,
+            cannot: &facts.cannot,
+            owner: &facts.owner,
+            forbidden: &facts.forbidden,
+        },
+        s,
+        cancel,
+        progress,
+    )?;
+    // People: the groups, plus pinned people none of whose faces fell in a group.
+    let grouped: HashSet<i64> = (0..faces.len())
+        .filter(|&k| c.labels[k].is_some())
+        .filter_map(|k| facts.owner[k])
+        .collect();
+    let pinned_alone: HashSet<i64> = facts
+        .owner
+        .iter()
+        .flatten()
+        .filter(|p| !grouped.contains(p))
+        .copied()
+        .collect();
+    Ok(ReclusterOutcome {
+        faces: faces.len(),
+        people: c.groups + pinned_alone.len(),
+        clusters: c.groups,
+        unassigned: (0..faces.len())
+            .filter(|&k| c.labels[k].is_none() && facts.owner[k].is_none())
+            .count(),
+        seconds: t0.elapsed().as_secs_f64(),
+        ..Default::default()
+    })
+}

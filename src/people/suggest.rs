@@ -1,0 +1,237 @@
+//! Suggestions for the review and side-by-side verification views. Read-only.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Serialize;
+
+use crate::cluster::{self, Points};
+use crate::error::Result;
+use crate::settings;
+use crate::store::{ClusterFace, Store};
+
+/// An unassigned face that might be a given person.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct FaceSuggestion {
+    pub face_id: i64,
+    /// Average distance to the person's faces (lower is likelier).
+    pub distance: f32,
+}
+
+/// Two people that might be one.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct PeoplePair {
+    pub a: i64,
+    pub b: i64,
+    /// Average distance between their faces.
+    pub distance: f32,
+}
+
+/// Two faces to show side by side: "same person?".
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct FacePair {
+    pub a: i64,
+    pub b: i64,
+    pub distance: f32,
+    /// `|distance - VERIFY_THRESHOLD|`: smaller is more uncertain.
+    pub margin: f32,
+}
+
+struct View {
+    faces: Vec<ClusterFace>,
+    points: Points,
+    members: HashMap<i64, Vec<usize>>,
+}
+
+fn view(store: &Store, model_id: &str) -> Result<View> {
+    let faces = store.cluster_faces(model_id)?;
+    let points = Points::from_rows(&faces.iter().map(|f| &f.vector[..]).collect::<Vec<_>>())?;
+    let mut members: HashMap<i64, Vec<usize>> = HashMap::new();
+    for (k, f) in faces.iter().enumerate() {
+        if let Some(p) = f.person_id {
+            members.entry(p).or_default().push(k);
+        }
+    }
+    Ok(View {
+        faces,
+        points,
+        members,
+    })
+}
+
+/// Unassigned faces ranked by how likely they are `person` (closest on average first), up to
+/// `limit`, leaving out faces the user said are not them and faces from photos they are
+/// already in.
+pub fn faces_for_person(
+    store: &Store,
+    model_id: &str,
+    person: i64,
+    limit: usize,
+) -> Result<Vec<FaceSuggestion>> {
+    let v = view(store, model_id)?;
+    let Some(m) = v.members.get(&person) else {
+        return Ok(Vec::new());
+    };
+    let rejected: HashSet<i64> = store
+        .rejections()?
+        .into_iter()
+        .filter(|r| r.1 == person)
+        .map(|r| r.0)
+        .collect();
+    let photos: HashSet<i64> = m.iter().map(|&j| v.faces[j].photo_id).collect();
+    let mut out: Vec<FaceSuggestion> = (0..v.faces.len())
+        .filter(|&k| v.faces[k].person_id.is_none())
+        .filter(|&k| !rejected.contains(&v.faces[k].face_id))
+        .filter(|&k| !photos.contains(&v.faces[k].photo_id))
+        .map(|k| FaceSuggestion {
+            face_id: v.faces[k].face_id,
+            distance: cluster::average_distance(&v.points, k, m),
+        })
+        .filter(|s| s.distance <= settings::SUGGEST_MAX_DISTANCE)
+        .collect();
+    out.sort_by(|a, b| a.distance.total_cmp(&b.distance));
+    out.truncate(limit);
+    Ok(out)
+}
+
+fn centroid(p: &Points, rows: &[usize]) -> Vec<f32> {
+    let mut c = vec![0.0f32; p.dim()];
+    for &r in rows {
+        for (x, y) in c.iter_mut().zip(p.row(r)) {
+            *x += y;
+        }
+    }
+    let n = rows.len().max(1) as f32;
+    c.iter_mut().for_each(|x| *x /= n);
+    c
+}
+
+/// Pairs of people that might be one person (average distance within
+/// `SIMILAR_PEOPLE_MAX_DISTANCE`), closest first. Pairs that appear together in a photo, or
+/// whose faces the user marked different, are proven distinct and left out.
+pub fn similar_people(store: &Store, model_id: &str, limit: usize) -> Result<Vec<PeoplePair>> {
+    let v = view(store, model_id)?;
+    let mut ids: Vec<i64> = v.members.keys().copied().collect();
+    ids.sort_unstable();
+    let cents: Vec<Vec<f32>> = ids
+        .iter()
+        .map(|p| centroid(&v.points, &v.members[p]))
+        .collect();
+    let cp = Points::from_rows(&cents)?;
+    // |mean(A) - mean(B)| <= mean |a - b| (triangle inequality), so pruning on centroid
+    // distance never loses a pair; the exact average then decides.
+    let lists = cluster::neighbors::radius_neighbours(
+        &cp,
+        settings::SIMILAR_PEOPLE_MAX_DISTANCE,
+        &crate::progress::CancelToken::new(),
+    )?;
+    let photo_people: HashMap<i64, HashSet<i64>> = {
+        let mut m: HashMap<i64, HashSet<i64>> = HashMap::new();
+        for f in &v.faces {
+            if let Some(p) = f.person_id {
+                m.entry(f.photo_id).or_default().insert(p);
+            }
+        }
+        m
+    };
+    let together = |a: i64, b: i64| {
+        v.members[&a]
+            .iter()
+            .any(|&k| photo_people[&v.faces[k].photo_id].contains(&b))
+    };
+    let person_of: HashMap<i64, i64> = v
+        .faces
+        .iter()
+        .filter_map(|f| f.person_id.map(|p| (f.face_id, p)))
+        .collect();
+    let different: HashSet<(i64, i64)> = store
+        .face_pairs()?
+        .into_iter()
+        .filter(|x| !x.2)
+        .filter_map(|(a, b, _)| {
+            let (pa, pb) = (*person_of.get(&a)?, *person_of.get(&b)?);
+            Some((pa.min(pb), pa.max(pb)))
+        })
+        .collect();
+    let mut out = Vec::new();
+    for (x, list) in lists.iter().enumerate() {
+        for &(y, _) in list.iter().filter(|&&(y, _)| y as usize > x) {
+            let (a, b) = (ids[x], ids[y as usize]);
+            if different.contains(&(a, b)) || together(a, b) {
+                continue;
+            }
+            let (ma, mb) = (&v.members[&a], &v.members[&b]);
+            let step = ma.len().div_ceil(64).max(1);
+            let d = ma
+                .iter()
+                .step_by(step)
+                .map(|&i| cluster::average_distance(&v.points, i, mb) as f64)
+                .sum::<f64>()
+                / ma.iter().step_by(step).count().max(1) as f64;
+            if d as f32 <= settings::SIMILAR_PEOPLE_MAX_DISTANCE {
+                out.push(PeoplePair {
+                    a,
+                    b,
+                    distance: d as f32,
+                });
+            }
+        }
+    }
+    out.sort_by(|p, q| p.distance.total_cmp(&q.distance));
+    out.truncate(limit);
+    Ok(out)
+}
+
+/// The face pairs whose answer would teach the most, most uncertain first: for each person,
+/// its least typical face against its most typical one; for each pair of similar people, their
+/// closest faces. Pairs the user already answered are left out.
+pub fn uncertain_pairs(store: &Store, model_id: &str, limit: usize) -> Result<Vec<FacePair>> {
+    let v = view(store, model_id)?;
+    let answered: HashSet<(i64, i64)> = store
+        .face_pairs()?
+        .into_iter()
+        .map(|(a, b, _)| (a, b))
+        .collect();
+    let mut out = Vec::new();
+    let mut push = |a: i64, b: i64, d: f32| {
+        let (a, b) = (a.min(b), a.max(b));
+        if a != b && !answered.contains(&(a, b)) {
+            out.push(FacePair {
+                a,
+                b,
+                distance: d,
+                margin: (d - settings::VERIFY_THRESHOLD).abs(),
+            });
+        }
+    };
+    for m in v.members.values().filter(|m| m.len() >= 2) {
+        let avg: Vec<f32> = m
+            .iter()
+            .map(|&i| cluster::average_distance(&v.points, i, m))
+            .collect();
+        let by = |f: &dyn Fn(f32, f32) -> bool| {
+            (0..m.len())
+                .reduce(|x, y| if f(avg[y], avg[x]) { y } else { x })
+                .unwrap_or(0)
+        };
+        let (typical, odd) = (m[by(&|a, b| a < b)], m[by(&|a, b| a > b)]);
+        push(
+            v.faces[odd].face_id,
+            v.faces[typical].face_id,
+            v.points.dist(odd, typical),
+        );
+    }
+    for pp in similar_people(store, model_id, 200)? {
+        let (ma, mb) = (&v.members[&pp.a], &v.members[&pp.b]);
+        let best = ma
+            .iter()
+            .flat_map(|&i| mb.iter().map(move |&j| (i, j)))
+            .map(|(i, j)| (v.points.dist(i, j), i, j))
+            .min_by(|x, y| x.0.total_cmp(&y.0));
+        if let Some((d, i, j)) = best {
+            push(v.faces[i].face_id, v.faces[j].face_id, d);
+        }
+    }
+    out.sort_by(|p, q| p.margin.total_cmp(&q.margin));
+    out.truncate(limit);
+    Ok(out)
+}

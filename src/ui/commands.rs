@@ -1,0 +1,44 @@
+//! What views ask for. Views push commands; [`super::app::App`] applies them once per frame.
+
+use std::path::PathBuf;
+
+use super::backend::PeopleOp;
+use super::state::{FaceCard, View};
+use super::worker::PhotoSlot;
+
+/// A request from a view.
+#[derive(Debug, Clone, PartialEq)]
+#[must_use]
+pub enum Command {
+    Show(View),
+    OpenPerson(i64),
+    /// Open a folder dialog (off the UI thread); falls back to the typed path.
+    PickFolder,
+    AddFolder(PathBuf),
+    RemoveFolder(i64),
+    Scan,
+    CancelScan,
+    Refresh,
+    People(PeopleOp),
+    LoadSuggestions,
+    LoadPairs,
+    /// Show the photo of a face with its box in a slot.
+    ShowFacePhoto(PhotoSlot, FaceCard),
+    /// Open a file dialog for one side of the verify view.
+    PickPhoto(PhotoSlot),
+    VerifyPhotos(PathBuf, PathBuf),
+    PhotosWith(Vec<i64>),
+    /// Open a file in the system viewer.
+    OpenFile(String),
+    Preview {
+        threshold: f32,
+        min_face_px: f32,
+    },
+    Recluster {
+        threshold: f32,
+        min_face_px: f32,
+    },
+    OpenDb(PathBuf),
+    LoadEngineInfo,
+    DismissMessages,
+}

@@ -1,0 +1,165 @@
+//! The library view: folders (add with a dialog or a typed path, remove), Scan with live
+//! progress and Cancel, and the last scan's summary with its failures.
+
+use egui::{ProgressBar, RichText, Ui};
+
+use super::super::app::Runtime;
+use super::super::commands::Command;
+use super::super::state::{Saved, ScanResult};
+
+/// Draw the library view.
+pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
+    ui.heading("Library");
+    ui.add_space(4.0);
+    let folders = rt
+        .library
+        .as_ref()
+        .map(|l| l.folders.clone())
+        .unwrap_or_default();
+    if folders.is_empty() {
+        ui.label("No photos yet — add a folder.");
+    } else {
+        ui.label(format!("{} folder(s) in the library:", folders.len()));
+        egui::Grid::new("folders").striped(true).show(ui, |ui| {
+            for f in &folders {
+                ui.monospace(&f.path);
+                if ui
+                    .add_enabled(!rt.scanning(), egui::Button::new("Remove"))
+                    .on_hover_text("Stop scanning this folder (names and decisions are kept)")
+                    .clicked()
+                {
+                    rt.commands.push(Command::RemoveFolder(f.id));
+                }
+                ui.end_row();
+            }
+        });
+    }
+    ui.add_space(8.0);
+    ui.horizontal(|ui| {
+        if ui
+            .button("Add folder…")
+            .on_hover_text("Choose a folder with the system dialog")
+            .clicked()
+        {
+            rt.commands.push(Command::PickFolder);
+        }
+        ui.label("or type a path:");
+        let label = ui.label("Folder path");
+        let field = ui
+            .add(
+                egui::TextEdit::singleline(&mut saved.typed_folder)
+                    .hint_text("/home/me/Pictures")
+                    .desired_width(320.0),
+            )
+            .labelled_by(label.id);
+        let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        if ui.button("Add").clicked() || enter {
+            rt.commands
+                .push(Command::AddFolder(saved.typed_folder.trim().into()));
+        }
+    });
+    ui.add_space(12.0);
+    ui.separator();
+    scan_panel(ui, rt, !folders.is_empty());
+}
+
+fn scan_panel(ui: &mut Ui, rt: &mut Runtime, has_folders: bool) {
+    if let Some(s) = &rt.scan {
+        let p = s.progress.snapshot();
+        let secs = s.started.elapsed().as_secs_f64().max(1e-3);
+        let frac = if p.total > 0 {
+            p.done as f32 / p.total as f32
+        } else {
+            0.0
+        };
+        ui.horizontal(|ui| {
+            ui.spinner();
+            let stage = match p.stage {
+                crate::progress::Stage::Idle => "starting (loading the face models)",
+                s => s.label(),
+            };
+            ui.label(RichText::new(format!("Scanning — {stage}")).strong());
+        });
+        ui.add(
+            ProgressBar::new(frac)
+                .text(format!("{} / {} photos", p.done, p.total))
+                .desired_width(ui.available_width().min(600.0)),
+        );
+        ui.label(format!(
+            "{:.1} photos/s · {} faces found · {} failed · {:.0} s",
+            p.done as f64 / secs,
+            p.faces,
+            p.failed,
+            secs
+        ));
+        let cancelling = s.cancel.is_cancelled();
+        if ui
+            .add_enabled(!cancelling, egui::Button::new("Cancel"))
+            .on_hover_text("Stop after the current batch; the next scan resumes")
+            .clicked()
+        {
+            rt.commands.push(Command::CancelScan);
+        }
+        if cancelling {
+            ui.label("Stopping after the current batch…");
+        }
+    } else if ui
+        .add_enabled(has_folders, egui::Button::new("Scan"))
+        .on_hover_text("Find new and changed photos and their faces")
+        .clicked()
+    {
+        rt.commands.push(Command::Scan);
+    }
+    ui.add_space(8.0);
+    match &rt.last_scan {
+        Some(ScanResult::Finished(o)) => {
+            ui.label(RichText::new(if o.cancelled {
+                "Scan cancelled — run it again to resume."
+            } else {
+                "Scan finished."
+            }));
+            ui.label(format!(
+                "{} photos seen: {} indexed, {} unchanged, {} moved, {} missing, {} failed; {} faces found in {:.1} s ({:.1} photos/s).",
+                o.photos_seen,
+                o.photos_indexed,
+                o.photos_unchanged,
+                o.photos_moved,
+                o.photos_missing,
+                o.photos_failed,
+                o.faces_found,
+                o.seconds,
+                o.photos_indexed as f64 / o.seconds.max(1e-9)
+            ));
+        }
+        Some(ScanResult::Failed(e)) => {
+            ui.colored_label(
+                egui::Color32::from_rgb(220, 80, 70),
+                format!("Scan failed: {e}"),
+            );
+        }
+        None => {}
+    }
+    let failures = rt
+        .library
+        .as_ref()
+        .map(|l| l.failures.as_slice())
+        .unwrap_or_default();
+    if !failures.is_empty() {
+        ui.add_space(6.0);
+        egui::CollapsingHeader::new(format!("{} photo(s) could not be read", failures.len()))
+            .default_open(true)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical()
+                    .id_salt("failures")
+                    .max_height(220.0)
+                    .show_rows(ui, 18.0, failures.len(), |ui, rows| {
+                        for (path, why) in &failures[rows] {
+                            ui.horizontal(|ui| {
+                                ui.monospace(path);
+                                ui.label(format!("— {why}"));
+                            });
+                        }
+                    });
+            });
+    }
+}

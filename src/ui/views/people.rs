@@ -1,0 +1,182 @@
+//! The people grid: a representative face, the name or "Unnamed" and the face count; named
+//! people first, then unnamed by size. Virtualized: only visible rows are laid out, and only
+//! visible faces are asked of the thumbnail loader.
+
+use egui::{Key, RichText, Ui, Vec2};
+
+use super::super::app::Runtime;
+use super::super::commands::Command;
+use super::super::state::Saved;
+use super::{empty_state, face_tile};
+
+const THUMB: f32 = 112.0;
+const CELL: Vec2 = Vec2::new(132.0, 160.0);
+
+/// Draw the people view.
+pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
+    ui.horizontal(|ui| {
+        ui.heading("People");
+        ui.add_space(12.0);
+        let label = ui.label("Filter by name");
+        ui.add(
+            egui::TextEdit::singleline(&mut saved.people_filter)
+                .hint_text("name…")
+                .desired_width(200.0),
+        )
+        .labelled_by(label.id);
+        ui.checkbox(&mut saved.show_hidden, "Show hidden");
+        if let Some(l) = &rt.library {
+            ui.label(format!(
+                "{} people · {} faces not yet grouped",
+                l.people.len(),
+                l.unassigned
+            ));
+        }
+    });
+    ui.separator();
+    let Some(lib) = &rt.library else {
+        ui.spinner();
+        return;
+    };
+    if lib.people.is_empty() {
+        if rt.scan.is_some() {
+            empty_state(
+                ui,
+                "Scanning…",
+                "People appear here when the scan has found and grouped their faces.",
+            );
+        } else if lib.stats.faces == 0 {
+            empty_state(
+                ui,
+                "No people yet",
+                "No photos yet — add a folder in the Library view and scan it.",
+            );
+        } else {
+            empty_state(
+                ui,
+                "No people yet",
+                "Faces were found but not grouped yet; scan again or check Settings.",
+            );
+        }
+        return;
+    }
+    let key = (
+        saved.people_filter.trim().to_lowercase(),
+        saved.show_hidden,
+        rt.generation,
+    );
+    if rt.views.people_rows.as_ref().is_none_or(|(k, _)| *k != key) {
+        let rows = lib
+            .people
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| key.1 || !p.hidden)
+            .filter(|(_, p)| {
+                key.0.is_empty() || p.display_name().to_lowercase().contains(key.0.as_str())
+            })
+            .map(|(i, _)| i)
+            .collect();
+        rt.views.people_rows = Some((key, rows));
+        rt.views.cursor = 0;
+    }
+    let rows = rt
+        .views
+        .people_rows
+        .as_ref()
+        .map(|(_, r)| r.clone())
+        .unwrap_or_default();
+    if rows.is_empty() {
+        empty_state(ui, "Nobody matches", "Clear the filter to see everyone.");
+        return;
+    }
+    let cols = ((ui.available_width() / CELL.x).floor() as usize).max(1);
+    let nrows = rows.len().div_ceil(cols);
+
+    // Keyboard: arrows move the cursor, Enter opens the person.
+    let mut moved = false;
+    if !ui.ctx().egui_wants_keyboard_input() {
+        let c = &mut rt.views.cursor;
+        ui.input(|i| {
+            let before = *c;
+            if i.key_pressed(Key::ArrowRight) {
+                *c = (*c + 1).min(rows.len() - 1);
+            }
+            if i.key_pressed(Key::ArrowLeft) {
+                *c = c.saturating_sub(1);
+            }
+            if i.key_pressed(Key::ArrowDown) {
+                *c = (*c + cols).min(rows.len() - 1);
+            }
+            if i.key_pressed(Key::ArrowUp) {
+                *c = c.saturating_sub(cols);
+            }
+            moved = *c != before;
+        });
+        if ui.input(|i| i.key_pressed(Key::Enter)) {
+            if let Some(&i) = rows.get(rt.views.cursor) {
+                rt.commands.push(Command::OpenPerson(lib.people[i].id));
+            }
+        }
+    }
+    let cursor = rt.views.cursor.min(rows.len() - 1);
+    let mut area = egui::ScrollArea::vertical()
+        .id_salt("people-grid")
+        .auto_shrink([false, false]);
+    if moved {
+        let row = (cursor / cols) as f32 * (CELL.y + ui.spacing().item_spacing.y);
+        area = area.vertical_scroll_offset((row - ui.available_height() / 2.0).max(0.0));
+    }
+    let people = &lib.people;
+    let mut open = None;
+    area.show_rows(ui, CELL.y, nrows, |ui, range| {
+        for r in range {
+            ui.horizontal(|ui| {
+                for c in 0..cols {
+                    let k = r * cols + c;
+                    let Some(&i) = rows.get(k) else { break };
+                    let p = &people[i];
+                    ui.allocate_ui(CELL, |ui| {
+                        ui.vertical_centered(|ui| {
+                            let resp = match p.face {
+                                Some(f) => face_tile(ui, &mut rt.thumbs, f, THUMB),
+                                None => {
+                                    ui.allocate_exact_size(Vec2::splat(THUMB), egui::Sense::click())
+                                        .1
+                                }
+                            };
+                            if k == cursor {
+                                ui.painter().rect_stroke(
+                                    resp.rect.expand(2.0),
+                                    4.0,
+                                    ui.visuals().selection.stroke,
+                                    egui::StrokeKind::Outside,
+                                );
+                            }
+                            let name = if p.name.is_some() {
+                                RichText::new(p.display_name()).strong()
+                            } else {
+                                RichText::new("Unnamed").weak()
+                            };
+                            let b = ui.add(egui::Button::new(name).frame(false).truncate());
+                            ui.label(
+                                RichText::new(format!(
+                                    "{} face{}{}",
+                                    p.faces,
+                                    if p.faces == 1 { "" } else { "s" },
+                                    if p.hidden { " · hidden" } else { "" }
+                                ))
+                                .small(),
+                            );
+                            if resp.clicked() || b.clicked() {
+                                open = Some(p.id);
+                            }
+                        });
+                    });
+                }
+            });
+        }
+    });
+    if let Some(id) = open {
+        rt.commands.push(Command::OpenPerson(id));
+    }
+}

@@ -1,0 +1,229 @@
+//! One person: all their faces; click a face to select it and see its photo with the box; act on
+//! the selection (not this person, move, split off) or on the person (rename, merge, hide).
+//! Every action is a decision of the people API and can be undone (Ctrl+Z).
+
+use egui::{Key, Modifiers, RichText, Ui, Vec2};
+
+use super::super::app::Runtime;
+use super::super::backend::PeopleOp;
+use super::super::commands::Command;
+use super::super::state::{Saved, View};
+use super::super::worker::PhotoSlot;
+use super::{face_tile, photo_with_boxes};
+
+const THUMB: f32 = 96.0;
+
+/// Draw the person view.
+pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
+    let Some(id) = saved.person else {
+        rt.commands.push(Command::Show(View::People));
+        return;
+    };
+    let card = rt
+        .library
+        .as_ref()
+        .and_then(|l| l.people.iter().find(|p| p.id == id).cloned());
+    let Some(card) = card else {
+        ui.spinner();
+        return;
+    };
+    ui.horizontal(|ui| {
+        if ui.button("Back to people").on_hover_text("Esc").clicked() {
+            rt.commands.push(Command::Show(View::People));
+        }
+        ui.heading(card.display_name());
+        ui.label(format!("{} faces", card.faces));
+        if card.hidden {
+            ui.label(RichText::new("hidden").weak());
+        }
+    });
+    if rt.views.rename_for != Some(id) {
+        rt.views.rename_for = Some(id);
+        rt.views.rename = card.name.clone().unwrap_or_default();
+    }
+    ui.horizontal(|ui| {
+        let label = ui.label("Name");
+        let field = ui
+            .add(egui::TextEdit::singleline(&mut rt.views.rename).desired_width(220.0))
+            .labelled_by(label.id);
+        let enter = field.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
+        let name = rt.views.rename.trim().to_string();
+        let changed = !name.is_empty() && Some(&name) != card.name.as_ref();
+        if (ui
+            .add_enabled(changed, egui::Button::new("Rename"))
+            .clicked()
+            || enter)
+            && changed
+        {
+            rt.commands
+                .push(Command::People(PeopleOp::Rename { person: id, name }));
+        }
+        ui.separator();
+        let hide = if card.hidden { "Unhide" } else { "Hide" };
+        if ui
+            .button(hide)
+            .on_hover_text("Hidden people stay out of the grid and suggestions")
+            .clicked()
+        {
+            rt.commands.push(Command::People(PeopleOp::Hide {
+                person: id,
+                hidden: !card.hidden,
+            }));
+        }
+    });
+    ui.separator();
+
+    let faces = match &rt.person_faces {
+        Some((p, f)) if *p == id => f.clone(),
+        _ => {
+            ui.spinner();
+            return;
+        }
+    };
+    rt.views
+        .selected
+        .retain(|f| faces.iter().any(|x| x.id == *f));
+    if !ui.ctx().egui_wants_keyboard_input()
+        && ui.input_mut(|i| i.consume_key(Modifiers::COMMAND, Key::A))
+    {
+        rt.views.selected.extend(faces.iter().map(|f| f.id));
+    }
+    let n_sel = rt.views.selected.len();
+    let picked: Vec<i64> = rt.views.selected.iter().copied().collect();
+    ui.horizontal(|ui| {
+        ui.label(format!("{n_sel} selected"));
+        let any = n_sel > 0;
+        if ui
+            .add_enabled(any, egui::Button::new("Not this person"))
+            .on_hover_text("Remove the selected faces from this person (remembered)")
+            .clicked()
+        {
+            rt.commands.push(Command::People(PeopleOp::RemoveFaces {
+                person: id,
+                faces: picked.clone(),
+            }));
+        }
+        if ui
+            .add_enabled(any, egui::Button::new("Split off as new person"))
+            .clicked()
+        {
+            rt.commands
+                .push(Command::People(PeopleOp::Split { faces: picked }));
+        }
+        if ui
+            .add_enabled(any, egui::Button::new("Clear selection"))
+            .clicked()
+        {
+            rt.views.selected.clear();
+        }
+    });
+
+    egui::Panel::right("person-side")
+        .default_size(360.0)
+        .show(ui, |ui| side_panel(ui, rt, id));
+
+    let cell = THUMB + 8.0;
+    let cols = ((ui.available_width() / cell).floor() as usize).max(1);
+    let nrows = faces.len().div_ceil(cols);
+    let mut clicked = None;
+    egui::ScrollArea::vertical()
+        .id_salt("person-faces")
+        .auto_shrink([false, false])
+        .show_rows(ui, cell, nrows, |ui, range| {
+            for r in range {
+                ui.horizontal(|ui| {
+                    for f in faces.iter().skip(r * cols).take(cols) {
+                        let resp = face_tile(ui, &mut rt.thumbs, f.id, THUMB)
+                            .on_hover_text("Click to select and see the photo");
+                        if rt.views.selected.contains(&f.id) {
+                            let accent = egui::Color32::from_rgb(80, 170, 255);
+                            ui.painter().rect_filled(
+                                resp.rect,
+                                4.0,
+                                egui::Color32::from_rgba_unmultiplied(80, 170, 255, 60),
+                            );
+                            ui.painter().rect_stroke(
+                                resp.rect.expand(1.0),
+                                4.0,
+                                egui::Stroke::new(3.0, accent),
+                                egui::StrokeKind::Outside,
+                            );
+                            ui.painter().circle_filled(
+                                resp.rect.right_top() + egui::vec2(-12.0, 12.0),
+                                8.0,
+                                accent,
+                            );
+                        }
+                        if resp.clicked() {
+                            clicked = Some(f.clone());
+                        }
+                    }
+                });
+            }
+        });
+    if let Some(f) = clicked {
+        if !rt.views.selected.remove(&f.id) {
+            rt.views.selected.insert(f.id);
+        }
+        rt.commands
+            .push(Command::ShowFacePhoto(PhotoSlot::Person, f));
+    }
+}
+
+fn side_panel(ui: &mut Ui, rt: &mut Runtime, id: i64) {
+    if let Some(p) = rt.shown.get_mut(&PhotoSlot::Person) {
+        let max = Vec2::new(ui.available_width(), 300.0);
+        let path = p.info.path.clone();
+        photo_with_boxes(ui, p, "person-photo", max);
+        ui.horizontal_wrapped(|ui| {
+            ui.small(&path);
+            if ui.small_button("Open").clicked() {
+                rt.commands.push(Command::OpenFile(path.clone()));
+            }
+        });
+        ui.separator();
+    }
+    let n_sel = rt.views.selected.len();
+    ui.label(RichText::new("Merge with / move to…").strong());
+    let label = ui.label("Find a person");
+    ui.add(egui::TextEdit::singleline(&mut rt.views.merge_search).hint_text("name…"))
+        .labelled_by(label.id);
+    let q = rt.views.merge_search.trim().to_lowercase();
+    let Some(lib) = &rt.library else { return };
+    let targets: Vec<_> = lib
+        .people
+        .iter()
+        .filter(|p| p.id != id && !p.hidden)
+        .filter(|p| q.is_empty() || p.display_name().to_lowercase().contains(&q))
+        .take(200)
+        .collect();
+    egui::ScrollArea::vertical()
+        .id_salt("merge-targets")
+        .show(ui, |ui| {
+            for t in targets {
+                ui.horizontal(|ui| {
+                    if let Some(f) = t.face {
+                        face_tile(ui, &mut rt.thumbs, f, 32.0);
+                    }
+                    ui.label(format!("{} ({})", t.display_name(), t.faces));
+                    if ui
+                        .small_button("Merge")
+                        .on_hover_text("This person and that one are the same")
+                        .clicked()
+                    {
+                        rt.commands.push(Command::People(PeopleOp::Merge {
+                            from: id,
+                            into: t.id,
+                        }));
+                        rt.commands.push(Command::OpenPerson(t.id));
+                    }
+                    if n_sel > 0 && ui.small_button("Move selected").clicked() {
+                        rt.commands.push(Command::People(PeopleOp::MoveFaces {
+                            faces: rt.views.selected.iter().copied().collect(),
+                            to: t.id,
+                        }));
+                    }
+                });
+            }
+        });
+}

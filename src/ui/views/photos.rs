@@ -1,0 +1,143 @@
+//! Photos with chosen people ("photos with Anna and Ben"): pick people, then a virtualized grid
+//! of the photos where all of them appear (shown by their faces); click to open the photo in the
+//! system viewer.
+
+use egui::{RichText, Ui};
+
+use super::super::app::Runtime;
+use super::super::commands::Command;
+use super::super::state::Saved;
+use super::{empty_state, face_tile};
+
+const THUMB: f32 = 72.0;
+
+/// Draw the photos view.
+pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
+    ui.heading("Photos with…");
+    let Some(lib) = &rt.library else {
+        ui.spinner();
+        return;
+    };
+    if lib.people.is_empty() {
+        empty_state(
+            ui,
+            "No people yet",
+            "No photos yet — add a folder and scan it.",
+        );
+        return;
+    }
+    let mut chosen = saved.photos_people.clone();
+    chosen.retain(|id| lib.people.iter().any(|p| p.id == *id));
+    egui::Panel::left("photos-people")
+        .default_size(240.0)
+        .show(ui, |ui| {
+            let l = ui.label("Find a person");
+            ui.add(egui::TextEdit::singleline(&mut rt.views.photos_search).hint_text("name…"))
+                .labelled_by(l.id);
+            let q = rt.views.photos_search.trim().to_lowercase();
+            let list: Vec<_> = lib
+                .people
+                .iter()
+                .filter(|p| !p.hidden || chosen.contains(&p.id))
+                .filter(|p| q.is_empty() || p.display_name().to_lowercase().contains(&q))
+                .collect();
+            egui::ScrollArea::vertical()
+                .id_salt("photos-people-list")
+                .show_rows(ui, 22.0, list.len(), |ui, range| {
+                    for p in &list[range] {
+                        let mut on = chosen.contains(&p.id);
+                        let text = format!("{} ({})", p.display_name(), p.faces);
+                        if ui.checkbox(&mut on, text).changed() {
+                            if on {
+                                chosen.push(p.id);
+                            } else {
+                                chosen.retain(|x| *x != p.id);
+                            }
+                        }
+                    }
+                });
+        });
+    if chosen != saved.photos_people
+        || (!chosen.is_empty() && rt.photos.as_ref().is_none_or(|(who, _)| *who != chosen))
+    {
+        if rt.photos.as_ref().is_none_or(|(who, _)| *who != chosen) && !chosen.is_empty() {
+            rt.commands.push(Command::PhotosWith(chosen.clone()));
+            rt.photos = Some((chosen.clone(), Vec::new()));
+        }
+        saved.photos_people = chosen.clone();
+    }
+    if chosen.is_empty() {
+        empty_state(
+            ui,
+            "Choose people",
+            "Tick one or more people to see the photos they are in together.",
+        );
+        return;
+    }
+    let names: Vec<&str> = chosen
+        .iter()
+        .filter_map(|id| lib.people.iter().find(|p| p.id == *id))
+        .map(|p| p.display_name())
+        .collect();
+    let photos = rt
+        .photos
+        .as_ref()
+        .map(|(_, p)| p.clone())
+        .unwrap_or_default();
+    ui.label(
+        RichText::new(format!(
+            "{} photo(s) with {}",
+            photos.len(),
+            names.join(" and ")
+        ))
+        .strong(),
+    );
+    if photos.is_empty() {
+        ui.label("None found together yet.");
+        return;
+    }
+    let cell = egui::vec2(2.0 * THUMB + 36.0, THUMB + 28.0);
+    let cols = ((ui.available_width() / cell.x).floor() as usize).max(1);
+    let nrows = photos.len().div_ceil(cols);
+    egui::ScrollArea::vertical()
+        .id_salt("photos-grid")
+        .auto_shrink([false, false])
+        .show_rows(ui, cell.y, nrows, |ui, range| {
+            for r in range {
+                ui.horizontal(|ui| {
+                    for p in photos.iter().skip(r * cols).take(cols) {
+                        ui.allocate_ui(cell, |ui| {
+                            ui.set_min_size(cell);
+                            ui.vertical(|ui| {
+                                ui.horizontal(|ui| {
+                                    for &f in p.faces.iter().take(2) {
+                                        if face_tile(ui, &mut rt.thumbs, f, THUMB)
+                                            .on_hover_text(&p.path)
+                                            .clicked()
+                                        {
+                                            rt.commands.push(Command::OpenFile(p.path.clone()));
+                                        }
+                                    }
+                                });
+                                let file = std::path::Path::new(&p.path)
+                                    .file_name()
+                                    .map(|f| f.to_string_lossy().into_owned())
+                                    .unwrap_or_default();
+                                if ui
+                                    .add(
+                                        egui::Button::new(RichText::new(file).small())
+                                            .frame(false)
+                                            .truncate(),
+                                    )
+                                    .on_hover_text("Open in the system viewer")
+                                    .clicked()
+                                {
+                                    rt.commands.push(Command::OpenFile(p.path.clone()));
+                                }
+                            });
+                        });
+                    }
+                });
+            }
+        });
+}

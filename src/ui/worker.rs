@@ -1,0 +1,432 @@
+//! The app's worker: one named thread that owns the read-write database connection and the
+//! models, takes jobs from a bounded channel and sends events back; scans run on their own named
+//! thread with their own connection, so browsing and deciding go on while photos are indexed.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
+use egui::{ColorImage, Context};
+
+use super::backend::{self, PeopleOp, PhotoCard, Suggestion, UncertainPair};
+use super::state::{FaceCard, Library, ScanResult};
+use crate::pipeline::{self, photo, ScanOptions};
+use crate::progress::{CancelToken, Progress};
+use crate::store::Store;
+use crate::vision::{FaceEngine, Models};
+use crate::{library, settings, verify};
+
+/// Longest side of a photo decoded for display.
+const DISPLAY_MAX_SIDE: u32 = 1280;
+
+/// Where a decoded photo goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PhotoSlot {
+    /// The photo of the face clicked in the person view.
+    Person,
+    /// Left / right of the two-photo check.
+    A,
+    B,
+    /// Left / right of the uncertain pair.
+    PairA,
+    PairB,
+}
+
+/// Work for the worker.
+#[derive(Debug)]
+pub enum Job {
+    Refresh,
+    AddFolder(PathBuf),
+    RemoveFolder(i64),
+    Scan {
+        threads: usize,
+        /// Clustering threshold and minimum face size for grouping the new faces.
+        cluster: (f32, f32),
+        progress: Arc<Progress>,
+        cancel: CancelToken,
+    },
+    PersonFaces(i64),
+    People(PeopleOp),
+    Suggestions,
+    UncertainPairs,
+    PhotosWith(Vec<i64>),
+    Photo {
+        slot: PhotoSlot,
+        photo_id: i64,
+        boxes: Vec<[f32; 4]>,
+    },
+    VerifyPhotos(PathBuf, PathBuf),
+    EngineInfo,
+    Preview {
+        threshold: f32,
+        min_face_px: f32,
+    },
+    Recluster {
+        threshold: f32,
+        min_face_px: f32,
+    },
+}
+
+/// A decoded photo ready to become a texture, with the boxes to draw on it.
+pub struct ShownPhoto {
+    pub image: ColorImage,
+    /// Display pixels per original pixel.
+    pub scale: f32,
+    pub boxes: Vec<[f32; 4]>,
+    pub path: String,
+    pub taken_at: Option<String>,
+}
+
+/// The outcome of comparing two photos the user picked.
+pub struct PhotoVerdict {
+    pub a: PathBuf,
+    pub b: PathBuf,
+    pub faces_a: usize,
+    pub faces_b: usize,
+    pub verdict: verify::Verdict,
+}
+
+/// What the worker reports.
+pub enum Event {
+    Library(Box<Library>),
+    Error(String),
+    Notice(String),
+    ScanDone(ScanResult),
+    PersonFaces(i64, Vec<FaceCard>),
+    Suggestions(Vec<Suggestion>),
+    Pairs(Vec<UncertainPair>),
+    Photos(Vec<i64>, Vec<PhotoCard>),
+    Photo(PhotoSlot, Box<ShownPhoto>),
+    Verified(Box<PhotoVerdict>),
+    Engine(Vec<String>),
+    Preview(String),
+}
+
+/// The UI's end of the worker.
+pub struct WorkerHandle {
+    tx: Sender<Job>,
+    /// Events from the worker and the scan thread.
+    pub rx: Receiver<Event>,
+}
+
+impl WorkerHandle {
+    /// Start a worker on the database at `db`.
+    pub fn start(db: &Path, ctx: &Context) -> Self {
+        let (tx, jobs) = bounded::<Job>(64);
+        let (events, rx) = bounded::<Event>(64);
+        let (db, ctx) = (db.to_path_buf(), ctx.clone());
+        let spawned = std::thread::Builder::new()
+            .name("likeness-worker".into())
+            .spawn(move || {
+                let mut w = Worker {
+                    db,
+                    store: None,
+                    models: None,
+                    engine: None,
+                    events,
+                    ctx,
+                };
+                for job in jobs {
+                    w.run(job);
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::error!("cannot start the worker: {e}");
+        }
+        Self { tx, rx }
+    }
+
+    /// Queue a job; says why when the worker is gone or swamped.
+    pub fn send(&self, job: Job) -> Result<(), String> {
+        match self.tx.try_send(job) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(_)) => Err("busy: too many requests queued, try again".into()),
+            Err(TrySendError::Disconnected(_)) => Err("the worker thread stopped".into()),
+        }
+    }
+}
+
+struct Worker {
+    db: PathBuf,
+    store: Option<Store>,
+    models: Option<Models>,
+    engine: Option<FaceEngine>,
+    events: Sender<Event>,
+    ctx: Context,
+}
+
+fn send(events: &Sender<Event>, ctx: &Context, e: Event) {
+    // Blocks only while the UI has 64 unread events, which it drains every frame.
+    let _ = events.send_timeout(e, Duration::from_secs(5));
+    ctx.request_repaint();
+}
+
+impl Worker {
+    fn emit(&self, e: Event) {
+        send(&self.events, &self.ctx, e);
+    }
+
+    fn store(&mut self) -> Result<&mut Store, String> {
+        if self.store.is_none() {
+            self.store = Some(Store::open(&self.db).map_err(|e| e.to_string())?);
+        }
+        self.store.as_mut().ok_or_else(|| "no database".to_string())
+    }
+
+    fn models(&mut self) -> Result<Models, String> {
+        if self.models.is_none() {
+            self.models = Some(Models::load_default().map_err(|e| e.to_string())?);
+        }
+        self.models.clone().ok_or_else(|| "no models".to_string())
+    }
+
+    fn engine(&mut self) -> Result<&mut FaceEngine, String> {
+        if self.engine.is_none() {
+            let m = self.models()?;
+            self.engine = Some(m.engine().map_err(|e| e.to_string())?);
+        }
+        self.engine.as_mut().ok_or_else(|| "no engine".to_string())
+    }
+
+    fn run(&mut self, job: Job) {
+        let refresh_after = matches!(
+            job,
+            Job::AddFolder(_) | Job::RemoveFolder(_) | Job::People(_) | Job::Recluster { .. }
+        );
+        if let Err(e) = self.job(job) {
+            self.emit(Event::Error(e));
+        }
+        if refresh_after {
+            if let Err(e) = self.job(Job::Refresh) {
+                self.emit(Event::Error(e));
+            }
+        }
+    }
+
+    fn job(&mut self, job: Job) -> Result<(), String> {
+        match job {
+            Job::Refresh => {
+                let lib = load_library(self.store()?)?;
+                self.emit(Event::Library(Box::new(lib)));
+            }
+            Job::AddFolder(path) => {
+                let canon = std::fs::canonicalize(&path)
+                    .map_err(|e| format!("cannot add {}: {e}", path.display()))?;
+                if !canon.is_dir() {
+                    return Err(format!("{} is not a folder", path.display()));
+                }
+                self.store()?
+                    .add_folder(&canon.to_string_lossy())
+                    .map_err(|e| e.to_string())?;
+            }
+            Job::RemoveFolder(id) => {
+                self.store()?.remove_folder(id).map_err(|e| e.to_string())?;
+            }
+            Job::Scan {
+                threads,
+                cluster,
+                progress,
+                cancel,
+            } => self.scan(threads, cluster, progress, cancel)?,
+            Job::PersonFaces(id) => {
+                let faces = backend::person_faces(self.store()?, id)?;
+                self.emit(Event::PersonFaces(id, faces));
+            }
+            Job::People(op) => {
+                let msg = backend::apply(self.store()?, &op)?;
+                if let Some(m) = msg {
+                    self.emit(Event::Notice(m));
+                }
+            }
+            Job::Suggestions => {
+                let s = backend::suggestions(self.store()?)?;
+                self.emit(Event::Suggestions(s));
+            }
+            Job::UncertainPairs => {
+                let p = backend::uncertain_pairs(self.store()?)?;
+                self.emit(Event::Pairs(p));
+            }
+            Job::PhotosWith(people) => {
+                let p = backend::photos_with(self.store()?, &people)?;
+                self.emit(Event::Photos(people, p));
+            }
+            Job::Photo {
+                slot,
+                photo_id,
+                boxes,
+            } => {
+                let path = self
+                    .store()?
+                    .photo_path(photo_id)
+                    .map_err(|e| e.to_string())?
+                    .ok_or_else(|| format!("photo {photo_id} is no longer in the library"))?;
+                let shown = load_photo(Path::new(&path), boxes)?;
+                self.emit(Event::Photo(slot, Box::new(shown)));
+            }
+            Job::VerifyPhotos(a, b) => {
+                let v = self.verify_photos(&a, &b)?;
+                self.emit(Event::Verified(Box::new(v)));
+            }
+            Job::EngineInfo => {
+                let p = self.engine()?.providers();
+                self.emit(Event::Engine(p));
+            }
+            Job::Preview {
+                threshold,
+                min_face_px,
+            } => {
+                let s = backend::preview(self.store()?, threshold, min_face_px)?;
+                self.emit(Event::Preview(s));
+            }
+            Job::Recluster {
+                threshold,
+                min_face_px,
+            } => {
+                let s = backend::recluster(
+                    self.store()?,
+                    (threshold, min_face_px),
+                    true,
+                    &CancelToken::new(),
+                    &Progress::default(),
+                )?;
+                self.emit(Event::Notice(s));
+            }
+        }
+        Ok(())
+    }
+
+    fn verify_photos(&mut self, a: &Path, b: &Path) -> Result<PhotoVerdict, String> {
+        let engine = self.engine()?;
+        let fa = photo::analyze(engine, a, true).map_err(|e| e.to_string())?;
+        let fb = photo::analyze(engine, b, true).map_err(|e| e.to_string())?;
+        let la = fa
+            .largest()
+            .ok_or_else(|| format!("no face found in {}", a.display()))?;
+        let lb = fb
+            .largest()
+            .ok_or_else(|| format!("no face found in {}", b.display()))?;
+        let verdict = verify::verify(&la.embedding, &lb.embedding);
+        let (ba, bb) = (la.detection.bbox, lb.detection.bbox);
+        for (slot, path, bx) in [(PhotoSlot::A, a, ba), (PhotoSlot::B, b, bb)] {
+            match load_photo(path, vec![bx]) {
+                Ok(p) => self.emit(Event::Photo(slot, Box::new(p))),
+                Err(e) => self.emit(Event::Error(e)),
+            }
+        }
+        Ok(PhotoVerdict {
+            a: a.to_path_buf(),
+            b: b.to_path_buf(),
+            faces_a: fa.faces.len(),
+            faces_b: fb.faces.len(),
+            verdict,
+        })
+    }
+
+    fn scan(
+        &mut self,
+        threads: usize,
+        cluster: (f32, f32),
+        progress: Arc<Progress>,
+        cancel: CancelToken,
+    ) -> Result<(), String> {
+        let folders = self.store()?.folders().map_err(|e| e.to_string())?;
+        let (roots, gone): (Vec<PathBuf>, Vec<PathBuf>) = folders
+            .iter()
+            .map(|f| PathBuf::from(&f.path))
+            .partition(|p| p.is_dir());
+        for g in &gone {
+            self.emit(Event::Error(format!(
+                "{} is not reachable (unplugged or removed?); skipped",
+                g.display()
+            )));
+        }
+        if roots.is_empty() {
+            self.emit(Event::ScanDone(ScanResult::Failed(
+                "no folders to scan: add a folder first".into(),
+            )));
+            return Ok(());
+        }
+        let models = match self.models() {
+            Ok(m) => m,
+            Err(e) => {
+                self.emit(Event::ScanDone(ScanResult::Failed(e)));
+                return Ok(());
+            }
+        };
+        let mut opts = ScanOptions::new(roots);
+        if threads > 0 {
+            opts.inference_threads = threads;
+        }
+        let (db, events, ctx) = (self.db.clone(), self.events.clone(), self.ctx.clone());
+        let spawned = std::thread::Builder::new()
+            .name("likeness-scan".into())
+            .spawn(move || {
+                let result = (|| -> Result<_, String> {
+                    let mut store = Store::open(&db).map_err(|e| e.to_string())?;
+                    let outcome = pipeline::index(&mut store, &models, &opts, &cancel, &progress)
+                        .map_err(|e| e.to_string())?;
+                    if !outcome.cancelled {
+                        progress.set_stage(crate::progress::Stage::Clustering);
+                        let msg =
+                            backend::recluster(&mut store, cluster, false, &cancel, &progress)?;
+                        tracing::info!("{msg}");
+                    }
+                    progress.set_stage(crate::progress::Stage::Done);
+                    Ok(outcome)
+                })();
+                let r = match result {
+                    Ok(o) => ScanResult::Finished(o),
+                    Err(e) => ScanResult::Failed(e),
+                };
+                send(&events, &ctx, Event::ScanDone(r));
+            });
+        spawned.map_err(|e| format!("cannot start the scan thread: {e}"))?;
+        Ok(())
+    }
+}
+
+fn load_library(store: &Store) -> Result<Library, String> {
+    let e = |e: crate::Error| e.to_string();
+    let folders = store.folders().map_err(e)?;
+    let roots: Vec<PathBuf> = folders.iter().map(|f| PathBuf::from(&f.path)).collect();
+    let failures = if roots.is_empty() {
+        Vec::new()
+    } else {
+        let r: Vec<&Path> = roots.iter().map(PathBuf::as_path).collect();
+        store.failed_photos(&r).map_err(e)?
+    };
+    let people = backend::people(store)?;
+    Ok(Library {
+        db: store.path().to_path_buf(),
+        folders,
+        stats: store.stats().map_err(e)?,
+        failures,
+        people: people.people,
+        unassigned: people.unassigned,
+        can_undo: people.can_undo,
+    })
+}
+
+/// Decode a photo for display, longest side at most [`DISPLAY_MAX_SIDE`].
+pub fn load_photo(path: &Path, boxes: Vec<[f32; 4]>) -> Result<ShownPhoto, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let d = library::decode::decode(&bytes, DISPLAY_MAX_SIDE)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let image = ColorImage::from_rgb(
+        [d.image.width() as usize, d.image.height() as usize],
+        d.image.as_raw(),
+    );
+    Ok(ShownPhoto {
+        image,
+        scale: d.scale,
+        boxes,
+        path: path.to_string_lossy().into_owned(),
+        taken_at: d.taken_at,
+    })
+}
+
+/// The default inference threads, for the settings view.
+pub fn default_threads() -> usize {
+    settings::default_inference_threads()
+}

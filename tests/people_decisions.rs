@@ -1,0 +1,190 @@
+//! User decisions on a database of synthetic faces (no models needed): every decision holds
+//! through incremental and full re-clusters, and undo restores the state before it.
+
+use likeness::people::{self, ClusterSettings, Mode};
+use likeness::progress::{CancelToken, Progress};
+use likeness::store::{NewFace, PhotoFacts, PhotoStatus, Store};
+
+const MODEL: &str = "test_model";
+
+/// Three well separated "people" of `per` faces each; each face in its own photo except that
+/// photo 0 also holds a face of person 1 (faces 0 and `per` share a photo).
+fn build(store: &mut Store, per: usize, offset: usize) -> Vec<i64> {
+    let mut s = 9u64 + offset as u64;
+    let mut rnd = move || {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (s >> 33) as f32 / (1u64 << 31) as f32 - 0.5
+    };
+    store
+        .write(|w| {
+            let mut ids = Vec::new();
+            let mut photo = 0;
+            for person in 0..3 {
+                for k in 0..per {
+                    let shared = person == 1 && k == 0 && offset == 0;
+                    if !shared {
+                        let path = format!("/p/{}.jpg", offset + ids.len());
+                        photo = w.upsert_photo(&PhotoFacts {
+                            path: &path,
+                            size: 1,
+                            mtime_ns: 1,
+                            content_hash: None,
+                            width: Some(400),
+                            height: Some(400),
+                            taken_at: None,
+                            status: PhotoStatus::Indexed,
+                            error: None,
+                            detector: None,
+                        })?;
+                    }
+                    let target_photo = if shared { ids_photo(w, ids[0])? } else { photo };
+                    let embedding: Vec<f32> = (0..128)
+                        .map(|d| if d == person { 1.0 } else { 0.0 } + rnd() * 0.04)
+                        .collect();
+                    let face = NewFace {
+                        bbox: [10.0, 10.0, 110.0, 110.0],
+                        landmarks: [[0.0; 2]; 5],
+                        score: 0.99,
+                        thumb: vec![0],
+                        embedding,
+                    };
+                    ids.push(w.insert_face(target_photo, &face, MODEL)?);
+                }
+            }
+            Ok(ids)
+        })
+        .unwrap()
+}
+
+fn ids_photo(w: &likeness::store::Writer<'_>, face: i64) -> likeness::Result<i64> {
+    Ok(w.face_state(face)?.map(|f| f.photo_id).unwrap_or_default())
+}
+
+fn recluster(store: &mut Store, mode: Mode) -> people::ReclusterOutcome {
+    people::recluster(
+        store,
+        MODEL,
+        &ClusterSettings::default(),
+        mode,
+        &CancelToken::new(),
+        &Progress::default(),
+    )
+    .unwrap()
+}
+
+fn person_of(store: &Store, face: i64) -> Option<i64> {
+    store.face_state(face).unwrap().unwrap().person_id
+}
+
+#[test]
+fn decisions_survive_reclustering_and_undo_restores() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("l.db")).unwrap();
+    let per = 6;
+    let f = build(&mut store, per, 0);
+    let out = recluster(&mut store, Mode::Incremental);
+    assert_eq!(out.people, 3, "{out:?}");
+    // Faces 0 and `per` share a photo: never together.
+    assert_ne!(person_of(&store, f[0]), person_of(&store, f[per]));
+
+    let (a, b, c) = (
+        person_of(&store, f[1]).unwrap(),
+        person_of(&store, f[per + 1]).unwrap(),
+        person_of(&store, f[2 * per + 1]).unwrap(),
+    );
+    people::name(&mut store, a, Some("Ann")).unwrap();
+    people::name(&mut store, c, Some("Cy")).unwrap();
+    // The user says B is Ann too (a wrong merge is theirs to make), then undoes it.
+    let merge = people::merge(&mut store, a, b);
+    // Faces 0 (Ann) and `per` (B) share a photo and both are... only Ann's is pinned: allowed,
+    // B's face in that photo leaves.
+    merge.unwrap();
+    assert_eq!(person_of(&store, f[per + 2]), Some(a));
+    assert_eq!(store.person(b).unwrap().unwrap().merged_into, Some(a));
+    assert_eq!(person_of(&store, f[per]), None);
+    people::undo(&mut store).unwrap().unwrap();
+    assert_eq!(person_of(&store, f[per + 2]), Some(b));
+    assert_eq!(person_of(&store, f[per]), Some(b));
+    assert_eq!(store.person(b).unwrap().unwrap().merged_into, None);
+
+    // Reject a face of Cy, mark two of Ann's faces different, hide B.
+    people::reject(&mut store, f[2 * per + 3]).unwrap();
+    people::different(&mut store, f[2], f[3]).unwrap();
+    people::hide(&mut store, b, true).unwrap();
+
+    let check = |store: &Store| {
+        let list = people::list(store).unwrap();
+        let name_of = |p| list.iter().find(|x| x.id == p).and_then(|x| x.name.clone());
+        assert_eq!(name_of(a).as_deref(), Some("Ann"));
+        assert_eq!(name_of(c).as_deref(), Some("Cy"));
+        assert!(list.iter().find(|x| x.id == b).unwrap().hidden);
+        assert_ne!(
+            person_of(store, f[2 * per + 3]),
+            Some(c),
+            "rejected face came back"
+        );
+        let (p2, p3) = (person_of(store, f[2]), person_of(store, f[3]));
+        assert!(p2.is_none() || p2 != p3, "different faces together");
+        assert_eq!(person_of(store, f[1]), Some(a));
+        assert_eq!(person_of(store, f[2 * per + 1]), Some(c));
+    };
+    check(&store);
+    // New faces arrive: they join the existing people, decisions hold.
+    let g = build(&mut store, 3, 100);
+    let out = recluster(&mut store, Mode::Incremental);
+    assert!(out.matched >= 8, "{out:?}");
+    assert_eq!(person_of(&store, g[0]), Some(a));
+    check(&store);
+    recluster(&mut store, Mode::Full);
+    check(&store);
+    assert_eq!(person_of(&store, g[6]), Some(c));
+
+    // Undo in reverse: hide, different, reject.
+    people::undo(&mut store).unwrap().unwrap();
+    assert!(!store.person(b).unwrap().unwrap().hidden);
+    people::undo(&mut store).unwrap().unwrap();
+    assert!(store.face_pairs().unwrap().is_empty());
+    people::undo(&mut store).unwrap().unwrap();
+    assert_eq!(person_of(&store, f[2 * per + 3]), Some(c));
+    assert!(store.rejections().unwrap().is_empty());
+}
+
+#[test]
+fn same_split_move_and_refusals() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("l.db")).unwrap();
+    let per = 5;
+    let f = build(&mut store, per, 0);
+    recluster(&mut store, Mode::Full);
+    let (a, b) = (
+        person_of(&store, f[1]).unwrap(),
+        person_of(&store, f[per + 1]).unwrap(),
+    );
+    // Split two faces off A, then say one of them is the same as a face of B.
+    let (_, new) = people::split(&mut store, &[f[3], f[4]]).unwrap();
+    assert_eq!(person_of(&store, f[3]), Some(new));
+    // f[4] is pinned to `new`, f[per + 2] is machine-assigned to B: it joins `new`.
+    people::same(&mut store, f[4], f[per + 2]).unwrap();
+    assert_eq!(person_of(&store, f[per + 2]), Some(new));
+    // Pinned to two different people: refused, nothing written.
+    people::name(&mut store, b, Some("Bo")).unwrap();
+    let e = people::same(&mut store, f[3], f[per + 3]).unwrap_err();
+    assert!(e.to_string().contains("merge"), "{e}");
+    // Faces of one photo can never be "same".
+    assert!(people::same(&mut store, f[0], f[per]).is_err());
+    // Move a face in; a full re-cluster keeps it there.
+    people::move_face(&mut store, f[2 * per], a).unwrap();
+    recluster(&mut store, Mode::Full);
+    assert_eq!(person_of(&store, f[2 * per]), Some(a));
+    assert_eq!(person_of(&store, f[per + 2]), Some(new));
+    // Undo everything; nothing left to undo afterwards.
+    while people::undo(&mut store).unwrap().is_some() {}
+    assert!(store.face_pairs().unwrap().is_empty());
+    assert!(
+        store.person(new).unwrap().is_none(),
+        "split person should be gone"
+    );
+    assert_eq!(store.person(b).unwrap().unwrap().name, None);
+}
