@@ -140,6 +140,76 @@ fn scan_summary_lists_failed_files_with_reasons() {
     });
 }
 
+/// A file dropped on the window, as winit would hand it to egui.
+#[derive(Debug)]
+struct Dropped(PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+#[test]
+fn two_dropped_photos_are_compared_side_by_side() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/dev/people/dlib_johns");
+    if !src.is_dir() {
+        eprintln!("SKIPPED: {} is absent", src.display());
+        return;
+    }
+    let pick = |who: &str| {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(src.join(who))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        v.sort();
+        v
+    };
+    let salley = pick("John_Salley");
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(&dir.path().join("lib.db"));
+    wait(&mut h, "the first snapshot", 20, idle_library);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Num4);
+    h.run_steps(2);
+    for p in [&salley[0], &salley[1]] {
+        h.input_mut()
+            .dropped_files
+            .push(std::sync::Arc::new(Dropped(p.clone())));
+    }
+    h.run_steps(2);
+    assert_eq!(
+        h.state().runtime().unwrap().views.path_a,
+        salley[0].to_string_lossy()
+    );
+    assert_eq!(
+        h.state().runtime().unwrap().views.path_b,
+        salley[1].to_string_lossy()
+    );
+    h.get_by_role_and_label(Role::Button, "Compare").click();
+    wait(&mut h, "the verdict", 60, |a| {
+        a.runtime().is_some_and(|r| r.verdict.is_some())
+    });
+    let v = &h
+        .state()
+        .runtime()
+        .unwrap()
+        .verdict
+        .as_ref()
+        .unwrap()
+        .verdict;
+    assert!(v.same_person, "two photos of John Salley: {v:?}");
+    h.get_by_label_contains(&format!("(distance {:.2})", v.distance));
+    wait(&mut h, "both photos", 20, |a| {
+        a.runtime().is_some_and(|r| {
+            r.shown.contains_key(&likeness::ui::PhotoSlot::A)
+                && r.shown.contains_key(&likeness::ui::PhotoSlot::B)
+        })
+    });
+}
+
 #[test]
 fn saved_state_round_trips_and_tolerates_old_fields() {
     let s = Saved {
