@@ -422,6 +422,69 @@ fn scan_name_merge_remove_verify_undo() {
         "undo gave the face back"
     );
 
+    // Split two of Ann's faces off as a new person, then hide that person.
+    let people_now = |a: &App| {
+        a.runtime()
+            .and_then(|r| r.library.as_ref())
+            .map_or(0, |l| l.people.len())
+    };
+    let before = people_now(h.state());
+    wait(&mut h, "Ann's faces again", 20, |a| {
+        a.runtime().is_some_and(|r| {
+            r.person_faces
+                .as_ref()
+                .is_some_and(|(p, f)| *p == first && f.len() as u64 == ann_faces)
+        })
+    });
+    let two: Vec<i64> = h
+        .state()
+        .runtime()
+        .unwrap()
+        .person_faces
+        .as_ref()
+        .unwrap()
+        .1[..2]
+        .iter()
+        .map(|f| f.id)
+        .collect();
+    for f in &two {
+        h.get_by_label(&format!("face {f}")).click();
+        h.run_steps(2);
+    }
+    h.get_by_label("2 selected");
+    h.get_by_role_and_label(Role::Button, "Split off as new person")
+        .click();
+    wait(&mut h, "the split", 20, |a| people_now(a) == before + 1);
+    let split_person = likeness::people::list(&likeness::store::Store::open_readonly(&db).unwrap())
+        .unwrap()
+        .into_iter()
+        .find(|p| p.faces == 2 && p.id != first)
+        .expect("a new person with the two faces");
+    h.state_mut().command(Command::OpenPerson(split_person.id));
+    wait(&mut h, "the new person", 20, |a| {
+        a.runtime().is_some_and(|r| {
+            r.person_faces
+                .as_ref()
+                .is_some_and(|(p, _)| *p == split_person.id)
+        })
+    });
+    h.get_by_role_and_label(Role::Button, "Hide").click();
+    wait(&mut h, "hidden", 20, |a| {
+        a.runtime()
+            .and_then(|r| r.library.as_ref())
+            .is_some_and(|l| l.people.iter().any(|p| p.id == split_person.id && p.hidden))
+    });
+    // Undo twice: shown again, then the faces are back with Ann.
+    h.get_by_role_and_label(Role::Button, "Undo").click();
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, "Undo").click();
+    wait(&mut h, "both undone", 20, |a| {
+        a.runtime()
+            .and_then(|r| r.library.as_ref())
+            .and_then(|l| l.people.iter().find(|p| p.id == first))
+            .is_some_and(|p| p.faces == ann_faces)
+    });
+
     // Review: a suggestion for Ann, or the empty state when every face already has a person.
     h.key_press_modifiers(Modifiers::COMMAND, Key::Num3);
     wait(&mut h, "suggestions", 30, |a| {
