@@ -237,7 +237,7 @@ pub fn suggestions(store: &Store) -> Result<Vec<Suggestion>, String> {
         .into_iter()
         .filter(|p| p.name.is_some() && !p.hidden && p.faces > 0)
         .collect();
-    named.sort_by(|a, b| b.faces.cmp(&a.faces));
+    named.sort_by_key(|p| std::cmp::Reverse(p.faces));
     named.truncate(SUGGESTION_PEOPLE);
     let mut all = Vec::new();
     for p in &named {
