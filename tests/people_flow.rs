@@ -122,7 +122,12 @@ fn faces_of_one_photo_are_never_one_person() {
     assert_one_face_per_photo(&store);
     let group: HashSet<String> = group_photos(&data)
         .iter()
-        .map(|p| std::fs::canonicalize(p).unwrap().to_string_lossy().into_owned())
+        .map(|p| {
+            std::fs::canonicalize(p)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
         .collect();
     let in_people = people::list(&store)
         .unwrap()
