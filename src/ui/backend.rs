@@ -162,16 +162,25 @@ pub fn apply(store: &mut Store, op: &PeopleOp) -> Result<Option<String>, String>
         }
         PeopleOp::Merge { from, into } => {
             people::merge(store, *into, *from).map_err(s)?;
+            return Ok(Some("Merged — Ctrl+Z undoes it".into()));
         }
         PeopleOp::MoveFaces { faces, to } => {
             for f in faces {
                 people::move_face(store, *f, *to).map_err(s)?;
             }
+            return Ok(Some(format!(
+                "Moved {} face(s) — Ctrl+Z undoes one at a time",
+                faces.len()
+            )));
         }
         PeopleOp::RemoveFaces { faces, .. } => {
             for f in faces {
                 people::reject(store, *f).map_err(s)?;
             }
+            return Ok(Some(format!(
+                "{} face(s) will not be put in this person again — Ctrl+Z undoes",
+                faces.len()
+            )));
         }
         PeopleOp::Split { faces } => {
             people::split(store, faces).map_err(s)?;
