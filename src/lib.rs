@@ -10,6 +10,7 @@ pub mod pipeline;
 pub mod progress;
 pub mod settings;
 pub mod store;
+pub mod ui;
 pub mod verify;
 pub mod vision;
 

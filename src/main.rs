@@ -146,10 +146,8 @@ fn run(cli: Cli) -> Result<()> {
         json: cli.json,
     };
     let Some(command) = cli.command else {
-        use clap::CommandFactory;
-        Cli::command().print_help()?;
-        println!("\n(The desktop app opens here once it lands; use the subcommands meanwhile.)");
-        return Ok(());
+        // No subcommand: the desktop app, on --db or the default library.
+        return likeness::ui::run(ctx.db).map_err(anyhow::Error::msg);
     };
     match command {
         Command::Scan {

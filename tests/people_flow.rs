@@ -102,6 +102,41 @@ fn faces_of_one_photo_are_never_one_person() {
         recluster(&mut store, mode);
         assert_one_face_per_photo(&store);
     }
+    // Settings so loose that everyone would be one person: only the constraint keeps faces of
+    // one group photo apart, so this exercises it on real faces.
+    let loose = ClusterSettings {
+        eps: 0.9,
+        min_points: 2,
+        linkage_threshold: 1.5,
+        ..ClusterSettings::default()
+    };
+    let out = people::recluster(
+        &mut store,
+        EMBEDDER.id,
+        &loose,
+        Mode::Full,
+        &CancelToken::new(),
+        &Progress::default(),
+    )
+    .unwrap();
+    assert_one_face_per_photo(&store);
+    let group: HashSet<String> = group_photos(&data)
+        .iter()
+        .map(|p| {
+            std::fs::canonicalize(p)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    let in_people = people::list(&store)
+        .unwrap()
+        .iter()
+        .flat_map(|p| people::faces(&store, p.id).unwrap())
+        .filter(|f| group.contains(&f.path))
+        .count();
+    eprintln!("loose settings: {out:?}; {in_people} group-photo faces in people");
+    assert!(in_people >= 10, "the constraint was not exercised: {out:?}");
 }
 
 #[test]

@@ -140,6 +140,76 @@ fn scan_summary_lists_failed_files_with_reasons() {
     });
 }
 
+/// A file dropped on the window, as winit would hand it to egui.
+#[derive(Debug)]
+struct Dropped(PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+#[test]
+fn two_dropped_photos_are_compared_side_by_side() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/dev/people/dlib_johns");
+    if !src.is_dir() {
+        eprintln!("SKIPPED: {} is absent", src.display());
+        return;
+    }
+    let pick = |who: &str| {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(src.join(who))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        v.sort();
+        v
+    };
+    let salley = pick("John_Salley");
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(&dir.path().join("lib.db"));
+    wait(&mut h, "the first snapshot", 20, idle_library);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Num4);
+    h.run_steps(2);
+    for p in [&salley[0], &salley[1]] {
+        h.input_mut()
+            .dropped_files
+            .push(std::sync::Arc::new(Dropped(p.clone())));
+    }
+    h.run_steps(2);
+    assert_eq!(
+        h.state().runtime().unwrap().views.path_a,
+        salley[0].to_string_lossy()
+    );
+    assert_eq!(
+        h.state().runtime().unwrap().views.path_b,
+        salley[1].to_string_lossy()
+    );
+    h.get_by_role_and_label(Role::Button, "Compare").click();
+    wait(&mut h, "the verdict", 60, |a| {
+        a.runtime().is_some_and(|r| r.verdict.is_some())
+    });
+    let v = &h
+        .state()
+        .runtime()
+        .unwrap()
+        .verdict
+        .as_ref()
+        .unwrap()
+        .verdict;
+    assert!(v.same_person, "two photos of John Salley: {v:?}");
+    h.get_by_label_contains(&format!("(distance {:.2})", v.distance));
+    wait(&mut h, "both photos", 20, |a| {
+        a.runtime().is_some_and(|r| {
+            r.shown.contains_key(&likeness::ui::PhotoSlot::A)
+                && r.shown.contains_key(&likeness::ui::PhotoSlot::B)
+        })
+    });
+}
+
 #[test]
 fn saved_state_round_trips_and_tolerates_old_fields() {
     let s = Saved {
@@ -351,6 +421,69 @@ fn scan_name_merge_remove_verify_undo() {
         faces.iter().any(|f| f.id == face),
         "undo gave the face back"
     );
+
+    // Split two of Ann's faces off as a new person, then hide that person.
+    let people_now = |a: &App| {
+        a.runtime()
+            .and_then(|r| r.library.as_ref())
+            .map_or(0, |l| l.people.len())
+    };
+    let before = people_now(h.state());
+    wait(&mut h, "Ann's faces again", 20, |a| {
+        a.runtime().is_some_and(|r| {
+            r.person_faces
+                .as_ref()
+                .is_some_and(|(p, f)| *p == first && f.len() as u64 == ann_faces)
+        })
+    });
+    let two: Vec<i64> = h
+        .state()
+        .runtime()
+        .unwrap()
+        .person_faces
+        .as_ref()
+        .unwrap()
+        .1[..2]
+        .iter()
+        .map(|f| f.id)
+        .collect();
+    for f in &two {
+        h.get_by_label(&format!("face {f}")).click();
+        h.run_steps(2);
+    }
+    h.get_by_label("2 selected");
+    h.get_by_role_and_label(Role::Button, "Split off as new person")
+        .click();
+    wait(&mut h, "the split", 20, |a| people_now(a) == before + 1);
+    let split_person = likeness::people::list(&likeness::store::Store::open_readonly(&db).unwrap())
+        .unwrap()
+        .into_iter()
+        .find(|p| p.faces == 2 && p.id != first)
+        .expect("a new person with the two faces");
+    h.state_mut().command(Command::OpenPerson(split_person.id));
+    wait(&mut h, "the new person", 20, |a| {
+        a.runtime().is_some_and(|r| {
+            r.person_faces
+                .as_ref()
+                .is_some_and(|(p, _)| *p == split_person.id)
+        })
+    });
+    h.get_by_role_and_label(Role::Button, "Hide").click();
+    wait(&mut h, "hidden", 20, |a| {
+        a.runtime()
+            .and_then(|r| r.library.as_ref())
+            .is_some_and(|l| l.people.iter().any(|p| p.id == split_person.id && p.hidden))
+    });
+    // Undo twice: shown again, then the faces are back with Ann.
+    h.get_by_role_and_label(Role::Button, "Undo").click();
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, "Undo").click();
+    wait(&mut h, "both undone", 20, |a| {
+        a.runtime()
+            .and_then(|r| r.library.as_ref())
+            .and_then(|l| l.people.iter().find(|p| p.id == first))
+            .is_some_and(|p| p.faces == ann_faces)
+    });
 
     // Review: a suggestion for Ann, or the empty state when every face already has a person.
     h.key_press_modifiers(Modifiers::COMMAND, Key::Num3);

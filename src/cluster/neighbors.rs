@@ -352,9 +352,22 @@ fn jacobi_eigen(mut a: Vec<f64>, n: usize) -> (Vec<f64>, Vec<f64>) {
 
 /// `g[rows x cols] = A[i0..i0+rows] · A[j0..j0+cols]ᵀ`.
 fn gemm_abt(p: &Points, i0: usize, rows: usize, j0: usize, cols: usize, g: &mut [f32]) {
+    gemm_cross(p, i0, rows, p, j0, cols, g)
+}
+
+/// `g[rows x cols] = P[i0..i0+rows] · Q[j0..j0+cols]ᵀ` (same dimension).
+fn gemm_cross(
+    p: &Points,
+    i0: usize,
+    rows: usize,
+    q: &Points,
+    j0: usize,
+    cols: usize,
+    g: &mut [f32],
+) {
     let d = p.dim;
     let a = &p.data[i0 * d..(i0 + rows) * d];
-    let b = &p.data[j0 * d..(j0 + cols) * d];
+    let b = &q.data[j0 * d..(j0 + cols) * d];
     debug_assert_eq!(g.len(), rows * cols);
     // SAFETY: `a` is rows x d row-major (row stride d, column stride 1); `b` read as its
     // transpose is d x cols (row stride 1, column stride d); `g` is rows x cols row-major. All
@@ -391,20 +404,39 @@ pub fn cross_radius(
         return Err(Error::Invalid("embeddings of different dimensions".into()));
     }
     let r2 = radius * radius;
-    let out: Neighbourhoods = (0..q.len())
+    let slack = 1e-3 * (1.0 + r2);
+    // Blocks of query rows against column chunks of `p`, by GEMM; candidates near or inside
+    // the radius get the exact distance (see `radius_neighbours`).
+    let out: Neighbourhoods = (0..q.len().div_ceil(BLOCK))
         .into_par_iter()
-        .map(|i| {
+        .flat_map_iter(|bi| {
+            let i0 = bi * BLOCK;
+            let rows = (q.len() - i0).min(BLOCK);
+            let mut lists: Neighbourhoods = vec![Vec::new(); rows];
             if cancel.is_cancelled() {
-                return Vec::new();
+                return lists;
             }
-            let mut v: Vec<(u32, f32)> = (0..p.len())
-                .filter_map(|j| {
-                    let d2 = dist2(q.row(i), p.row(j));
-                    (d2 < r2).then_some((j as u32, d2.sqrt()))
-                })
-                .collect();
-            v.sort_by(|a, b| a.1.total_cmp(&b.1));
-            v
+            let mut g = vec![0.0f32; rows * COLS];
+            for j0 in (0..p.len()).step_by(COLS) {
+                let cols = (p.len() - j0).min(COLS);
+                gemm_cross(q, i0, rows, p, j0, cols, &mut g[..rows * cols]);
+                for (a, list) in lists.iter_mut().enumerate() {
+                    let ni = q.norms[i0 + a];
+                    let gi = &g[a * cols..(a + 1) * cols];
+                    for (c, (&gij, &nj)) in gi.iter().zip(&p.norms[j0..j0 + cols]).enumerate() {
+                        if ni + nj - 2.0 * gij < r2 + slack {
+                            let d2 = dist2(q.row(i0 + a), p.row(j0 + c));
+                            if d2 < r2 {
+                                list.push(((j0 + c) as u32, d2.sqrt()));
+                            }
+                        }
+                    }
+                }
+            }
+            for l in &mut lists {
+                l.sort_by(|a, b| a.1.total_cmp(&b.1));
+            }
+            lists
         })
         .collect();
     if cancel.is_cancelled() {
@@ -498,6 +530,20 @@ mod tests {
         assert_eq!(got[0][0], (3, 0.0));
         assert_eq!(got[1][0], (9, 0.0));
         assert!(got[0].windows(2).all(|w| w[0].1 <= w[1].1));
+        // Against a direct scan, across block and chunk boundaries.
+        let p = pseudo_random(700, 16, 5);
+        let q = pseudo_random(300, 16, 6);
+        let got = cross_radius(&q, &p, 0.3, &CancelToken::new()).unwrap();
+        for (i, list) in got.iter().enumerate() {
+            let mut have: Vec<u32> = list.iter().map(|x| x.0).collect();
+            have.sort();
+            let want: Vec<u32> = (0..p.len())
+                .filter(|&j| dist2(q.row(i), p.row(j)) < 0.09)
+                .map(|j| j as u32)
+                .collect();
+            assert_eq!(have, want, "query {i}");
+        }
+        assert!(got.iter().map(Vec::len).sum::<usize>() > 300);
     }
 
     #[test]

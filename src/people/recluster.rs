@@ -38,7 +38,7 @@ pub struct ReclusterOutcome {
     pub matched: usize,
     /// People created in this run.
     pub new_people: usize,
-    /// Faces whose person changed.
+    /// Face assignments written (a full run counts both of its passes).
     pub changed: usize,
 }
 
@@ -111,9 +111,40 @@ fn allowed(
             .any(|&j| facts.different.contains(&(i.min(j), i.max(j))))
 }
 
-/// Re-cluster the faces of `model_id` (see the module doc) and write the result in one
-/// transaction. Cancelling leaves the database as it was.
+/// Re-cluster the faces of `model_id` (see the module doc) and write the result. Each pass
+/// is one transaction: cancelling leaves the database as it was, or (in a full run's second
+/// pass) at the consistent result of the first.
+///
+/// A full run ends with an incremental pass, so that running `cluster` right after
+/// `cluster --full` changes nothing: faces the full clustering left over but that match a
+/// person on average (the incremental rule) join it there and then.
 pub fn recluster(
+    store: &mut Store,
+    model_id: &str,
+    s: &ClusterSettings,
+    mode: Mode,
+    cancel: &CancelToken,
+    progress: &Progress,
+) -> Result<ReclusterOutcome> {
+    let t0 = Instant::now();
+    let first = one_pass(store, model_id, s, mode, cancel, progress)?;
+    if mode == Mode::Incremental {
+        return Ok(first);
+    }
+    let second = one_pass(store, model_id, s, Mode::Incremental, cancel, progress)?;
+    Ok(ReclusterOutcome {
+        faces: first.faces,
+        people: second.people,
+        clusters: first.clusters + second.clusters,
+        unassigned: second.unassigned,
+        seconds: t0.elapsed().as_secs_f64(),
+        matched: second.matched,
+        new_people: first.new_people + second.new_people,
+        changed: first.changed + second.changed,
+    })
+}
+
+fn one_pass(
     store: &mut Store,
     model_id: &str,
     s: &ClusterSettings,

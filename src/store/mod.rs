@@ -2,6 +2,7 @@
 //! that writes SQL; it holds no business rules.
 
 mod faces;
+mod folders;
 pub mod migrations;
 mod people;
 mod photos;
@@ -12,6 +13,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 
 pub use faces::{EmbeddingRow, FaceRow, NewFace};
+pub use folders::FolderRow;
 pub use people::{Assigner, ClusterFace, DecisionRow, FaceState, PersonFace, PersonRow};
 pub use photos::{PhotoFacts, PhotoRow, PhotoStatus, Stats};
 

@@ -554,6 +554,13 @@ fn open_in_system_viewer(path: &str) -> Result<(), String> {
 }
 
 impl eframe::App for App {
+    fn logic(&mut self, _ctx: &Context, _frame: &mut eframe::Frame) {
+        // Also runs while the window is hidden: keep the worker's channel drained.
+        if let Some(rt) = &mut self.rt {
+            rt.drain(&mut self.saved);
+        }
+    }
+
     fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
         self.show(ui);
     }

@@ -11,6 +11,9 @@ use crate::vision::models::EMBEDDER;
 
 /// Suggestions asked for per named person.
 const SUGGESTIONS_PER_PERSON: usize = 50;
+/// Named people (largest first) whose suggestions are loaded: each `faces_for_person` call reads
+/// every embedding, so asking for all of a big library's names would keep the worker busy.
+const SUGGESTION_PEOPLE: usize = 25;
 /// Uncertain pairs loaded at once.
 const PAIRS: usize = 200;
 
@@ -159,16 +162,25 @@ pub fn apply(store: &mut Store, op: &PeopleOp) -> Result<Option<String>, String>
         }
         PeopleOp::Merge { from, into } => {
             people::merge(store, *into, *from).map_err(s)?;
+            return Ok(Some("Merged — Ctrl+Z undoes it".into()));
         }
         PeopleOp::MoveFaces { faces, to } => {
             for f in faces {
                 people::move_face(store, *f, *to).map_err(s)?;
             }
+            return Ok(Some(format!(
+                "Moved {} face(s) — Ctrl+Z undoes one at a time",
+                faces.len()
+            )));
         }
         PeopleOp::RemoveFaces { faces, .. } => {
             for f in faces {
                 people::reject(store, *f).map_err(s)?;
             }
+            return Ok(Some(format!(
+                "{} face(s) will not be put in this person again — Ctrl+Z undoes",
+                faces.len()
+            )));
         }
         PeopleOp::Split { faces } => {
             people::split(store, faces).map_err(s)?;
@@ -229,11 +241,13 @@ fn face_card(
 
 /// Suggestions for the review view: unassigned faces close to a named person, closest first.
 pub fn suggestions(store: &Store) -> Result<Vec<Suggestion>, String> {
-    let named: Vec<_> = people::list(store)
+    let mut named: Vec<_> = people::list(store)
         .map_err(s)?
         .into_iter()
         .filter(|p| p.name.is_some() && !p.hidden && p.faces > 0)
         .collect();
+    named.sort_by_key(|p| std::cmp::Reverse(p.faces));
+    named.truncate(SUGGESTION_PEOPLE);
     let mut all = Vec::new();
     for p in &named {
         for f in

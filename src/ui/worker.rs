@@ -379,7 +379,9 @@ impl Worker {
                     Ok(o) => ScanResult::Finished(o),
                     Err(e) => ScanResult::Failed(e),
                 };
-                send(&events, &ctx, Event::ScanDone(r));
+                // Never dropped: the app waits for this one (an error means the app is gone).
+                let _ = events.send(Event::ScanDone(r));
+                ctx.request_repaint();
             });
         spawned.map_err(|e| format!("cannot start the scan thread: {e}"))?;
         Ok(())
