@@ -1,0 +1,105 @@
+//! Tests of the neighbour search: blocked and filtered search equal a direct scan.
+
+use super::*;
+
+fn pseudo_random(n: usize, d: usize, seed: u64) -> Points {
+    let mut s = seed;
+    let data = (0..n * d)
+        .map(|_| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((s >> 33) as f32 / (1u64 << 31) as f32 - 0.5) * 0.2
+        })
+        .collect();
+    Points::new(d, data).unwrap()
+}
+
+#[test]
+fn blocked_search_equals_direct_search() {
+    // 600 points cross block boundaries (256) both ways.
+    let p = pseudo_random(600, 16, 7);
+    let r = 0.28;
+    let got = radius_neighbours(&p, r, &CancelToken::new()).unwrap();
+    let mut total = 0;
+    for (i, list) in got.iter().enumerate() {
+        let want: Vec<u32> = (0..p.len())
+            .filter(|&j| dist2(p.row(i), p.row(j)) < r * r)
+            .map(|j| j as u32)
+            .collect();
+        let have: Vec<u32> = list.iter().map(|x| x.0).collect();
+        assert_eq!(have, want, "point {i}");
+        total += want.len();
+    }
+    assert!(total > 2 * p.len(), "test radius finds too few pairs");
+}
+
+#[test]
+fn filtered_search_in_128_dimensions_is_exact() {
+    // Enough points to take the principal-component pre-filter, with real structure: 70
+    // tight groups along random directions.
+    let noise = pseudo_random(2100, 128, 3);
+    let dirs = pseudo_random(70, 128, 4);
+    let data: Vec<f32> = (0..2100)
+        .flat_map(|i| {
+            let (nr, dr) = (noise.row(i).to_vec(), dirs.row(i % 70).to_vec());
+            nr.into_iter().zip(dr).map(|(a, b)| a * 0.5 + b * 4.0)
+        })
+        .collect();
+    let p = Points::new(128, data).unwrap();
+    let r = 0.5;
+    let got = radius_neighbours(&p, r, &CancelToken::new()).unwrap();
+    let mut total = 0;
+    for i in (0..p.len()).step_by(11) {
+        let want: Vec<u32> = (0..p.len())
+            .filter(|&j| dist2(p.row(i), p.row(j)) < r * r)
+            .map(|j| j as u32)
+            .collect();
+        let have: Vec<u32> = got[i].iter().map(|x| x.0).collect();
+        assert_eq!(have, want, "point {i}");
+        total += want.len();
+    }
+    assert!(total > 3 * 191, "test radius finds too few pairs: {total}");
+}
+
+#[test]
+fn jacobi_diagonalises() {
+    let a = vec![4.0, 1.0, 0.5, 1.0, 3.0, 0.2, 0.5, 0.2, 1.0];
+    let (vals, v) = jacobi_eigen(a.clone(), 3);
+    for c in 0..3 {
+        // A v = lambda v
+        for r in 0..3 {
+            let av: f64 = (0..3).map(|k| a[r * 3 + k] * v[k * 3 + c]).sum();
+            assert!((av - vals[c] * v[r * 3 + c]).abs() < 1e-9);
+        }
+    }
+}
+
+#[test]
+fn cross_search_sorted_by_distance() {
+    let p = pseudo_random(50, 8, 1);
+    let q = p.subset(&[3, 9]);
+    let got = cross_radius(&q, &p, 10.0, &CancelToken::new()).unwrap();
+    assert_eq!(got[0][0], (3, 0.0));
+    assert_eq!(got[1][0], (9, 0.0));
+    assert!(got[0].windows(2).all(|w| w[0].1 <= w[1].1));
+    // Against a direct scan, across block and chunk boundaries.
+    let p = pseudo_random(700, 16, 5);
+    let q = pseudo_random(300, 16, 6);
+    let got = cross_radius(&q, &p, 0.3, &CancelToken::new()).unwrap();
+    for (i, list) in got.iter().enumerate() {
+        let mut have: Vec<u32> = list.iter().map(|x| x.0).collect();
+        have.sort();
+        let want: Vec<u32> = (0..p.len())
+            .filter(|&j| dist2(q.row(i), p.row(j)) < 0.09)
+            .map(|j| j as u32)
+            .collect();
+        assert_eq!(have, want, "query {i}");
+    }
+    assert!(got.iter().map(Vec::len).sum::<usize>() > 300);
+}
+
+#[test]
+fn nan_is_refused() {
+    assert!(Points::new(2, vec![0.0, f32::NAN]).is_err());
+}
