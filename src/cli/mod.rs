@@ -28,11 +28,15 @@ impl Ctx {
 
     /// Print the result: the JSON object with `--json`, else the human text.
     pub fn emit(&self, value: serde_json::Value, human: impl FnOnce() -> String) {
-        if self.json {
-            println!("{value}");
+        // A closed pipe (`likeness people | head`) is the reader's choice, not an error: write
+        // without println!'s panic and ignore the failure.
+        use std::io::Write;
+        let text = if self.json {
+            value.to_string()
         } else {
-            println!("{}", human());
-        }
+            human()
+        };
+        let _ = writeln!(std::io::stdout().lock(), "{text}");
     }
 }
 
