@@ -188,3 +188,37 @@ fn same_split_move_and_refusals() {
     );
     assert_eq!(store.person(b).unwrap().unwrap().name, None);
 }
+
+#[test]
+fn no_to_a_suggestion_is_remembered_and_undoable() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("l.db")).unwrap();
+    let per = 6;
+    let f = build(&mut store, per, 0);
+    recluster(&mut store, Mode::Incremental);
+    let ann = person_of(&store, f[1]).unwrap();
+    people::name(&mut store, ann, Some("Ann")).unwrap();
+    // A new face of Ann's look that nobody has placed yet is suggested for her...
+    let loose = build(&mut store, 1, 100)[0];
+    assert_eq!(person_of(&store, loose), None);
+    let suggested = |store: &Store| {
+        people::faces_for_person(store, MODEL, ann, 50)
+            .unwrap()
+            .iter()
+            .any(|s| s.face_id == loose)
+    };
+    assert!(
+        suggested(&store),
+        "the unplaced face should be suggested for Ann"
+    );
+    // ...the user answers No: it is not suggested again, and re-clustering keeps it out of Ann.
+    people::reject_from(&mut store, loose, ann).unwrap();
+    assert!(!suggested(&store));
+    recluster(&mut store, Mode::Full);
+    assert_ne!(person_of(&store, loose), Some(ann));
+    // Undo brings the suggestion back.
+    people::undo(&mut store).unwrap().unwrap();
+    assert!(store.rejections().unwrap().is_empty());
+    // A person that does not exist is refused.
+    assert!(people::reject_from(&mut store, loose, 999_999).is_err());
+}

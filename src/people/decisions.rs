@@ -363,23 +363,38 @@ pub fn split(store: &mut Store, face_ids: &[i64]) -> Result<(i64, i64)> {
 
 /// "Not this person": the face leaves its person and never returns to it.
 pub fn reject(store: &mut Store, face_id: i64) -> Result<i64> {
-    store.write(|w| {
-        let f = face(w, face_id)?;
-        let p = f
+    store.write(|w| reject_in(w, face_id, None))
+}
+
+/// "This face is not `person`", whether or not it is in `person` now (a "No" in the review of
+/// suggestions for an unassigned face): it leaves `person` if it was there, and neither
+/// clustering nor suggestions put it there again. Undone like any decision.
+pub fn reject_from(store: &mut Store, face_id: i64, person: i64) -> Result<i64> {
+    store.write(|w| reject_in(w, face_id, Some(person)))
+}
+
+fn reject_in(w: &Writer<'_>, face_id: i64, person: Option<i64>) -> Result<i64> {
+    let f = face(w, face_id)?;
+    let p = match person {
+        Some(p) if w.person(p)?.is_some() => p,
+        Some(p) => return Err(Error::Invalid(format!("no person {p}"))),
+        None => f
             .person_id
-            .ok_or_else(|| Error::Invalid(format!("face {face_id} is not in a person")))?;
+            .ok_or_else(|| Error::Invalid(format!("face {face_id} is not in a person")))?,
+    };
+    if f.person_id == Some(p) {
         w.assign_faces(&[(face_id, None, None)])?;
-        let id = record(
-            w,
-            &Decision::Reject {
-                face: face_id,
-                person: p,
-                before: f.into(),
-            },
-        )?;
-        w.add_rejection(face_id, p, id)?;
-        Ok(id)
-    })
+    }
+    let id = record(
+        w,
+        &Decision::Reject {
+            face: face_id,
+            person: p,
+            before: f.into(),
+        },
+    )?;
+    w.add_rejection(face_id, p, id)?;
+    Ok(id)
 }
 
 /// Hide (or show again) a person.

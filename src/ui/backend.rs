@@ -195,9 +195,10 @@ pub fn apply(store: &mut Store, op: &PeopleOp) -> Result<Option<String>, String>
         PeopleOp::Suggestion { face, person, yes } => {
             if *yes {
                 people::move_face(store, *face, *person).map_err(s)?;
+            } else {
+                // Remembered, so the face is not suggested for this person again.
+                people::reject_from(store, *face, *person).map_err(s)?;
             }
-            // "No" for a face that belongs to nobody yet: the people API has no "face is not
-            // person X" for unassigned faces yet (notes/ui_needs.md); the view just moves on.
         }
         PeopleOp::Pair { a, b, same } => {
             if *same {
