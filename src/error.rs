@@ -1,6 +1,6 @@
 //! Error types of the library. `main.rs` wraps them in anyhow; the UI shows their text.
-//! Variants with a `source` leave it out of their own message: `{:#}` (anyhow) or
-//! [`Error::full`] print the chain once.
+//! Each message is complete on its own (the UI shows `to_string()`); causes are part of the
+//! text rather than a `source()` chain, so anyhow's `{:#}` does not print them twice.
 
 use std::path::PathBuf;
 
@@ -15,32 +15,20 @@ pub enum Error {
     Inference { model: String, message: String },
     #[error("{path}: {message}")]
     Photo { path: PathBuf, message: String },
-    #[error("database {path}")]
-    Database {
-        path: PathBuf,
-        #[source]
-        source: rusqlite::Error,
-    },
-    #[error("database")]
-    Sql(#[from] rusqlite::Error),
-    #[error("database migration to version {version} failed (rolled back)")]
-    Migration {
-        version: u32,
-        #[source]
-        source: rusqlite::Error,
-    },
+    #[error("database {path}: {cause}")]
+    Database { path: PathBuf, cause: rusqlite::Error },
+    #[error("database: {0}")]
+    Sql(rusqlite::Error),
+    #[error("database migration to version {version} failed (rolled back): {cause}")]
+    Migration { version: u32, cause: rusqlite::Error },
     #[error("database {path} has schema version {found}, newer than this Likeness understands ({supported}); upgrade Likeness")]
     SchemaTooNew {
         path: PathBuf,
         found: u32,
         supported: u32,
     },
-    #[error("{path}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("{path}: {cause}")]
+    Io { path: PathBuf, cause: std::io::Error },
     #[error("{0}")]
     Invalid(String),
     #[error("cancelled")]
@@ -51,23 +39,17 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    /// The message with its chain of causes, `a: b: c`.
-    pub fn full(&self) -> String {
-        let mut s = self.to_string();
-        let mut cur = std::error::Error::source(self);
-        while let Some(e) = cur {
-            s.push_str(": ");
-            s.push_str(&e.to_string());
-            cur = e.source();
-        }
-        s
-    }
-
     /// An I/O error that names the file it happened on.
-    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub fn io(path: impl Into<PathBuf>, cause: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
-            source,
+            cause,
         }
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::Sql(e)
     }
 }

@@ -178,7 +178,7 @@ pub fn evaluate(
                 .nearest_centre()
                 .map(|face| (p.as_path(), face.embedding.clone())),
             Err(e) => {
-                tracing::warn!("{}", e.full());
+                tracing::warn!("{e}");
                 None
             }
         })

@@ -442,7 +442,7 @@ fn infer_loop(
             Err(e) => Op::Failed {
                 work,
                 hash: Some(hash),
-                reason: format!("face detection failed: {}", e.full()),
+                reason: format!("face detection failed: {e}"),
             },
         };
         if tx.send(op).is_err() {

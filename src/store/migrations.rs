@@ -117,7 +117,7 @@ pub fn migrate(conn: &mut Connection, path: &std::path::Path) -> Result<u32> {
             tx.pragma_update(None, "user_version", version)?;
             tx.commit()
         };
-        step(conn).map_err(|source| Error::Migration { version, source })?;
+        step(conn).map_err(|cause| Error::Migration { version, cause })?;
         tracing::info!("database {} migrated to schema {version}", path.display());
     }
     Ok(latest())

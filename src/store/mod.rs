@@ -53,9 +53,9 @@ impl Store {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         }
-        let db_err = |source| Error::Database {
+        let db_err = |cause| Error::Database {
             path: path.to_path_buf(),
-            source,
+            cause,
         };
         let mut conn = Connection::open(path).map_err(db_err)?;
         // WAL lets the app read while a scan writes; it is a property of the file.
@@ -80,9 +80,9 @@ impl Store {
 
     /// Open an existing database read-only (for views and reports while a scan writes).
     pub fn open_readonly(path: &Path) -> Result<Self> {
-        let db_err = |source| Error::Database {
+        let db_err = |cause| Error::Database {
             path: path.to_path_buf(),
-            source,
+            cause,
         };
         let conn = Connection::open_with_flags(
             path,
