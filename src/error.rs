@@ -16,11 +16,17 @@ pub enum Error {
     #[error("{path}: {message}")]
     Photo { path: PathBuf, message: String },
     #[error("database {path}: {cause}")]
-    Database { path: PathBuf, cause: rusqlite::Error },
+    Database {
+        path: PathBuf,
+        cause: rusqlite::Error,
+    },
     #[error("database: {0}")]
     Sql(rusqlite::Error),
     #[error("database migration to version {version} failed (rolled back): {cause}")]
-    Migration { version: u32, cause: rusqlite::Error },
+    Migration {
+        version: u32,
+        cause: rusqlite::Error,
+    },
     #[error("database {path} has schema version {found}, newer than this Likeness understands ({supported}); upgrade Likeness")]
     SchemaTooNew {
         path: PathBuf,
@@ -28,7 +34,10 @@ pub enum Error {
         supported: u32,
     },
     #[error("{path}: {cause}")]
-    Io { path: PathBuf, cause: std::io::Error },
+    Io {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
     #[error("{0}")]
     Invalid(String),
     #[error("cancelled")]
