@@ -2,6 +2,8 @@
 //! decide, scan 500 more photos, cluster incrementally, then fully — every decision holds, and
 //! no person ever holds two faces of one photo.
 
+mod common;
+
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -10,22 +12,6 @@ use likeness::pipeline::{index, ScanOptions};
 use likeness::progress::{CancelToken, Progress};
 use likeness::store::Store;
 use likeness::vision::{models::EMBEDDER, Models};
-
-/// `../shared/data` beside the checkout (or `LIKENESS_DATA`), or `None` after saying so.
-fn shared_data(test: &str) -> Option<PathBuf> {
-    let dir = std::env::var_os("LIKENESS_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
-    if dir.join("lfw/identities_min5.tsv").is_file() && dir.join("dev/group").is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "SKIPPED {test}: real face data not found at {} (set LIKENESS_DATA)",
-            dir.display()
-        );
-        None
-    }
-}
 
 fn scan_files(store: &mut Store, models: &Models, files: &[PathBuf]) {
     let mut opts = ScanOptions::new(Vec::new());
@@ -89,7 +75,7 @@ fn person_of(store: &Store, face: i64) -> Option<i64> {
 
 #[test]
 fn faces_of_one_photo_are_never_one_person() {
-    let Some(data) = shared_data("faces_of_one_photo_are_never_one_person") else {
+    let Some(data) = common::shared_data("faces_of_one_photo_are_never_one_person") else {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
@@ -141,7 +127,7 @@ fn faces_of_one_photo_are_never_one_person() {
 
 #[test]
 fn decisions_hold_through_new_photos_and_reclusters() {
-    let Some(data) = shared_data("decisions_hold_through_new_photos_and_reclusters") else {
+    let Some(data) = common::shared_data("decisions_hold_through_new_photos_and_reclusters") else {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
