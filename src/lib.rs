@@ -4,6 +4,7 @@
 pub mod cluster;
 pub mod error;
 pub mod eval;
+pub mod harmonic;
 pub mod library;
 pub mod people;
 pub mod pipeline;

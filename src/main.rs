@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-use cli::{engine, people, Ctx};
+use cli::{engine, models, people, Ctx};
 
 /// Find the people in your photo library.
 #[derive(Parser)]
@@ -36,6 +36,10 @@ enum Command {
         /// Inference threads (default: one per core).
         #[arg(long)]
         threads: Option<usize>,
+        /// Embedder of a new library (default: the catalogue default); an existing library
+        /// keeps its own (`upgrade` changes it).
+        #[arg(long, value_name = "ID")]
+        model: Option<String>,
     },
     /// Detect faces in one photo without touching the database.
     Faces {
@@ -45,7 +49,27 @@ enum Command {
         embed: bool,
     },
     /// Are the largest faces of two photos the same person?
-    Verify { photo_a: PathBuf, photo_b: PathBuf },
+    Verify {
+        photo_a: PathBuf,
+        photo_b: PathBuf,
+        /// Embedder (default: the library's active one, else the catalogue default).
+        #[arg(long, value_name = "ID")]
+        model: Option<String>,
+    },
+    /// The embedders Likeness knows (install, prune).
+    Models {
+        #[command(subcommand)]
+        what: Option<ModelsCommand>,
+    },
+    /// Re-embed every face with another embedder, then make it active (resumable).
+    Upgrade {
+        /// The embedder to upgrade to.
+        #[arg(long, value_name = "ID")]
+        model: String,
+        /// Inference threads (default: one per core).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
     /// Evaluations.
     Eval {
         #[command(subcommand)]
@@ -98,7 +122,31 @@ enum Command {
 }
 
 #[derive(Subcommand)]
+enum ModelsCommand {
+    /// Install a user-installable embedder (checksummed; converted from Intel's IR if needed).
+    Install {
+        id: String,
+        /// A folder holding the .onnx or Intel's .xml + .bin (default: download from Intel).
+        #[arg(long, value_name = "PATH")]
+        from: Option<PathBuf>,
+    },
+    /// Remove every stored vector of a model that is not active.
+    Prune { id: String },
+}
+
+#[derive(Subcommand)]
 enum BenchCommand {
+    /// Write full-size benchmark photos (JPEG) made from the LFW photos of a labels TSV.
+    Photos {
+        labels: PathBuf,
+        out: PathBuf,
+        #[arg(long, default_value_t = 50)]
+        count: usize,
+        #[arg(long, default_value_t = 12.0)]
+        megapixels: f64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Cluster a float32 [N, D] .npy file with the code path of `likeness cluster`.
     Cluster {
         embeddings: PathBuf,
@@ -116,12 +164,34 @@ enum EvalCommand {
         dir: PathBuf,
         #[arg(long)]
         threads: Option<usize>,
+        /// Embedder (default: the library's active one, else the catalogue default).
+        #[arg(long, value_name = "ID")]
+        model: Option<String>,
+        /// Average each face's vector with its mirror image's (measures the catalogue's choice).
+        #[arg(long)]
+        mirror: bool,
+        /// Also fit a harmonic map from this model on 9 folds' images and score the 10th with
+        /// one side of every pair mapped.
+        #[arg(long, value_name = "ID")]
+        map_from: Option<String>,
     },
     /// Cluster the images of a `path<TAB>identity` TSV (in a temporary database) and score them.
     Clusters {
         labels: PathBuf,
         #[arg(long)]
         threads: Option<usize>,
+        /// Embedder (default: the library's active one, else the catalogue default).
+        #[arg(long, value_name = "ID")]
+        model: Option<String>,
+        /// DBSCAN radii to try (comma-separated; default: the model's).
+        #[arg(long, value_delimiter = ',')]
+        eps: Vec<f32>,
+        /// Linkage cuts to try (comma-separated; default: the model's).
+        #[arg(long, value_delimiter = ',')]
+        cut: Vec<f32>,
+        /// DBSCAN core sizes to try (comma-separated; default: the settings').
+        #[arg(long, value_delimiter = ',')]
+        min_points: Vec<usize>,
     },
 }
 
@@ -154,16 +224,55 @@ fn run(cli: Cli) -> Result<()> {
             dirs,
             failed,
             threads,
-        } => engine::scan(&ctx, &dirs, failed, threads),
+            model,
+        } => engine::scan(&ctx, &dirs, failed, threads, model.as_deref()),
         Command::Faces { photo, embed } => engine::faces(&ctx, &photo, embed),
-        Command::Verify { photo_a, photo_b } => engine::verify(&ctx, &photo_a, &photo_b),
+        Command::Verify {
+            photo_a,
+            photo_b,
+            model,
+        } => engine::verify(&ctx, &photo_a, &photo_b, model.as_deref()),
+        Command::Models { what } => match what {
+            None => models::list(&ctx),
+            Some(ModelsCommand::Install { id, from }) => models::install(&ctx, &id, from.as_deref()),
+            Some(ModelsCommand::Prune { id }) => models::prune(&ctx, &id),
+        },
+        Command::Upgrade { model, threads } => models::upgrade(&ctx, &model, threads),
         Command::Eval {
-            what: EvalCommand::Lfw { dir, threads },
-        } => engine::eval_lfw(&ctx, &dir, threads),
+            what:
+                EvalCommand::Lfw {
+                    dir,
+                    threads,
+                    model,
+                    mirror,
+                    map_from,
+                },
+        } => engine::eval_lfw(
+            &ctx,
+            &dir,
+            threads,
+            model.as_deref(),
+            mirror,
+            map_from.as_deref(),
+        ),
         Command::Stats => engine::stats(&ctx),
         Command::Eval {
-            what: EvalCommand::Clusters { labels, threads },
-        } => people::eval_clusters(&ctx, &labels, threads),
+            what:
+                EvalCommand::Clusters {
+                    labels,
+                    threads,
+                    model,
+                    eps,
+                    cut,
+                    min_points,
+                },
+        } => people::eval_clusters(
+            &ctx,
+            &labels,
+            threads,
+            model.as_deref(),
+            (&eps, &cut, &min_points),
+        ),
         Command::Cluster { full } => people::cluster(&ctx, full),
         Command::People => people::list(&ctx),
         Command::Person { id } => people::person(&ctx, id),
@@ -182,6 +291,16 @@ fn run(cli: Cli) -> Result<()> {
         Command::Hide { id, show } => people::decide(&ctx, people::Act::Hide(id, !show)),
         Command::Undo => people::decide(&ctx, people::Act::Undo),
         Command::Suggest { person, limit } => people::suggest(&ctx, person, limit),
+        Command::Bench {
+            what:
+                BenchCommand::Photos {
+                    labels,
+                    out,
+                    count,
+                    megapixels,
+                    seed,
+                },
+        } => people::bench_photos(&ctx, &labels, &out, count, megapixels, seed),
         Command::Bench {
             what:
                 BenchCommand::Cluster {

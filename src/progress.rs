@@ -33,6 +33,7 @@ pub enum Stage {
     Finishing = 3,
     Clustering = 4,
     Done = 5,
+    Reembedding = 6,
 }
 
 impl Stage {
@@ -43,6 +44,7 @@ impl Stage {
             3 => Stage::Finishing,
             4 => Stage::Clustering,
             5 => Stage::Done,
+            6 => Stage::Reembedding,
             _ => Stage::Idle,
         }
     }
@@ -55,6 +57,7 @@ impl Stage {
             Stage::Finishing => "finishing",
             Stage::Clustering => "grouping people",
             Stage::Done => "done",
+            Stage::Reembedding => "re-embedding faces",
         }
     }
 }

@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
-use crate::settings;
 use crate::vision::embed;
+use crate::vision::models::Thresholds;
 
 /// How sure the decision is, in words a user reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -36,25 +36,25 @@ pub struct Verdict {
     pub meaning: &'static str,
 }
 
-/// Classify a distance.
-pub fn confidence(distance: f32) -> Confidence {
-    if distance < settings::VERIFY_UNCERTAIN_LOW {
+/// Classify a distance between two vectors of the model whose thresholds are `t`.
+pub fn confidence(t: &Thresholds, distance: f32) -> Confidence {
+    if distance < t.uncertain_low {
         Confidence::VeryLikelySame
-    } else if distance <= settings::VERIFY_UNCERTAIN_HIGH {
+    } else if distance <= t.uncertain_high {
         Confidence::Uncertain
     } else {
         Confidence::Different
     }
 }
 
-/// Compare two descriptors of the same model.
-pub fn verify(a: &[f32], b: &[f32]) -> Verdict {
+/// Compare two vectors of the same model (whose thresholds are `t`).
+pub fn verify(t: &Thresholds, a: &[f32], b: &[f32]) -> Verdict {
     let distance = embed::distance(a, b);
-    let c = confidence(distance);
+    let c = confidence(t, distance);
     Verdict {
         distance,
-        threshold: settings::VERIFY_THRESHOLD,
-        same_person: distance < settings::VERIFY_THRESHOLD,
+        threshold: t.verify,
+        same_person: distance < t.verify,
         confidence: c,
         meaning: c.meaning(),
     }
@@ -65,18 +65,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn decision_follows_the_threshold() {
-        let a = vec![0.0f32; 128];
-        let mut b = a.clone();
-        b[0] = settings::VERIFY_THRESHOLD - 0.01;
-        assert!(verify(&a, &b).same_person);
-        b[0] = settings::VERIFY_THRESHOLD + 0.01;
-        let v = verify(&a, &b);
-        assert!(!v.same_person);
-        assert_eq!(v.confidence, Confidence::Uncertain);
-        b[0] = 1.0;
-        assert_eq!(verify(&a, &b).confidence, Confidence::Different);
-        b[0] = 0.1;
-        assert_eq!(verify(&a, &b).meaning, "very likely the same person");
+    fn decision_follows_each_models_threshold() {
+        for spec in crate::vision::models::EMBEDDERS {
+            let t = &spec.thresholds;
+            let a = vec![0.0f32; spec.dims];
+            let mut b = a.clone();
+            b[0] = t.verify - 0.01;
+            assert!(verify(t, &a, &b).same_person, "{}", spec.id());
+            b[0] = t.verify + 0.01;
+            let v = verify(t, &a, &b);
+            assert!(!v.same_person);
+            assert_eq!(v.confidence, Confidence::Uncertain);
+            b[0] = t.uncertain_high + 0.1;
+            assert_eq!(verify(t, &a, &b).confidence, Confidence::Different);
+            b[0] = t.uncertain_low - 0.1;
+            assert_eq!(verify(t, &a, &b).meaning, "very likely the same person");
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! A scan killed with SIGKILL at random moments resumes to exactly the faces of an uninterrupted
-//! scan: no duplicates, nothing lost, an intact database. Slow (it scans 1,000+ LFW photos about
-//! five times), so it is ignored by default:
+//! scan: no duplicates, nothing lost, an intact database; and a model upgrade killed the same
+//! way resumes to exactly the vectors and people of an uninterrupted upgrade. Slow (each scans or
+//! re-embeds 1,000+ LFW photos about five times), so they are ignored by default:
 //!
 //! ```text
 //! cargo test --release --test kill_resume -- --ignored --nocapture
@@ -14,7 +15,6 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use likeness::store::Store;
-use likeness::vision::models::EMBEDDER;
 
 const PHOTOS: usize = 1000;
 const KILLS: usize = 4;
@@ -25,7 +25,7 @@ type Faces = BTreeMap<String, Vec<([i64; 4], Vec<f32>)>>;
 fn faces_by_photo(db: &Path) -> (Faces, usize) {
     let store = Store::open_readonly(db).unwrap();
     let emb: BTreeMap<i64, Vec<f32>> = store
-        .embeddings(EMBEDDER.id)
+        .embeddings(&store.active_embedder().unwrap().unwrap())
         .unwrap()
         .into_iter()
         .map(|e| (e.face_id, e.vector))
@@ -43,6 +43,174 @@ fn faces_by_photo(db: &Path) -> (Faces, usize) {
         v.sort_by_key(|a| a.0);
     }
     (out, faces.len())
+}
+
+/// Symlinks to the first ~`PHOTOS` LFW photos (whole person folders) in `lib`; their count.
+fn link_lfw(data: &Path, lib: &Path) -> usize {
+    std::fs::create_dir_all(lib).unwrap();
+    // Links, not copies: the test reads LFW where it lies and never writes to it.
+    let mut people: Vec<_> = std::fs::read_dir(data.join("lfw/lfw-deepfunneled"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    people.sort();
+    let mut n = 0;
+    for p in people {
+        if n >= PHOTOS {
+            break;
+        }
+        let dst = lib.join(p.file_name().unwrap());
+        std::os::unix::fs::symlink(&p, &dst).unwrap();
+        n += std::fs::read_dir(&p).unwrap().count();
+    }
+    n
+}
+
+/// Kill `start()` with SIGKILL `KILLS` times at random fractions of `full`, then let it finish.
+/// Returns what `progress(db)` said after each kill.
+fn kill_and_finish(
+    full: std::time::Duration,
+    start: impl Fn() -> std::process::Child,
+    progress: impl Fn() -> u64,
+) -> Vec<u64> {
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    let mut committed = Vec::new();
+    for k in 0..KILLS {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        // Somewhere between start-up and most of a full run's time.
+        let frac = 0.05 + (seed >> 33) as f64 / (1u64 << 31) as f64 * 0.5;
+        let at = full.mul_f64(frac);
+        let mut child = start();
+        std::thread::sleep(at);
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let done = progress();
+        eprintln!("kill {} after {:.2} s: {done} committed", k + 1, at.as_secs_f64());
+        committed.push(done);
+    }
+    assert!(start().wait().unwrap().success());
+    committed
+}
+
+fn upgrade(db: &Path, model: &str) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_likeness"))
+        .args(["--json", "--db"])
+        .arg(db)
+        .args(["upgrade", "--model", model])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Each face's vector of `model` (dequantised) and the grouping: faces per person as sorted
+/// face-id lists with the person's name.
+type Grouping = (BTreeMap<i64, Vec<f32>>, Vec<(Option<String>, Vec<i64>)>);
+
+fn grouping(db: &Path, model: &str) -> Grouping {
+    let store = Store::open_readonly(db).unwrap();
+    let vectors = store
+        .embeddings(model)
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.face_id, e.vector))
+        .collect();
+    let mut groups: Vec<(Option<String>, Vec<i64>)> = likeness::people::list(&store)
+        .unwrap()
+        .into_iter()
+        .map(|p| {
+            let mut f: Vec<i64> = likeness::people::faces(&store, p.id)
+                .unwrap()
+                .iter()
+                .map(|f| f.face_id)
+                .collect();
+            f.sort_unstable();
+            (p.name, f)
+        })
+        .filter(|g| !g.1.is_empty())
+        .collect();
+    groups.sort_by(|a, b| a.1.cmp(&b.1));
+    (vectors, groups)
+}
+
+#[test]
+#[ignore = "slow: kills real upgrades of 1,000 LFW photos; run with --ignored"]
+fn killed_upgrades_resume_to_the_same_result() {
+    use likeness::people::{self, ClusterSettings, Mode};
+    use likeness::progress::{CancelToken, Progress};
+    use likeness::vision::models::{DLIB, MOBILEFACENET};
+    let Some(data) = common::shared_data("killed_upgrades_resume_to_the_same_result") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let lib = tmp.path().join("photos");
+    let n = link_lfw(&data, &lib);
+    // A dlib library with a few decisions, as an old library would be.
+    let base = tmp.path().join("base.db");
+    {
+        let mut store = Store::open(&base).unwrap();
+        let m = likeness::vision::Models::load_for(&DLIB).unwrap();
+        let opts = likeness::pipeline::ScanOptions::new(vec![lib.clone()]);
+        likeness::pipeline::index(&mut store, &m, &opts, &CancelToken::new(), &Progress::new())
+            .unwrap();
+        people::recluster(
+            &mut store,
+            DLIB.id(),
+            &ClusterSettings::for_model(&DLIB),
+            Mode::Full,
+            &CancelToken::new(),
+            &Progress::new(),
+        )
+        .unwrap();
+        let list = people::list(&store).unwrap();
+        people::name(&mut store, list[0].id, Some("Anna")).unwrap();
+        people::name(&mut store, list[1].id, Some("Ben")).unwrap();
+        let f = people::faces(&store, list[0].id).unwrap();
+        people::reject(&mut store, f[f.len() - 1].face_id).unwrap();
+    }
+    eprintln!("{n} photos in a dlib library");
+    let reference = tmp.path().join("reference.db");
+    let killed = tmp.path().join("killed.db");
+    std::fs::copy(&base, &reference).unwrap();
+    std::fs::copy(&base, &killed).unwrap();
+
+    let t = Instant::now();
+    assert!(upgrade(&reference, MOBILEFACENET.id()).wait().unwrap().success());
+    let full = t.elapsed();
+    eprintln!("uninterrupted upgrade: {:.1} s", full.as_secs_f64());
+    let committed = kill_and_finish(
+        full,
+        || upgrade(&killed, MOBILEFACENET.id()),
+        || {
+            Store::open_readonly(&killed)
+                .unwrap()
+                .model_counts()
+                .unwrap()
+                .iter()
+                .find(|c| c.model_id == MOBILEFACENET.id())
+                .map_or(0, |c| c.vectors)
+        },
+    );
+    let faces = Store::open_readonly(&base).unwrap().face_count().unwrap();
+    assert!(
+        committed.iter().any(|&c| c > 0 && c < faces),
+        "no kill landed mid-upgrade: {committed:?}"
+    );
+    let (want_v, want_g) = grouping(&reference, MOBILEFACENET.id());
+    let (got_v, got_g) = grouping(&killed, MOBILEFACENET.id());
+    assert_eq!(got_v.len(), want_v.len(), "vector count differs");
+    for (face, v) in &want_v {
+        assert_eq!(got_v.get(face), Some(v), "face {face}: vector differs");
+    }
+    assert_eq!(got_g, want_g, "people differ");
+    let store = Store::open(&killed).unwrap();
+    assert_eq!(store.active_embedder().unwrap().as_deref(), Some(MOBILEFACENET.id()));
+    assert_eq!(store.integrity_check().unwrap(), "ok");
 }
 
 fn scan(db: &Path, dir: &Path) -> std::process::Child {

@@ -5,7 +5,8 @@ use likeness::people::{self, ClusterSettings, Mode};
 use likeness::progress::{CancelToken, Progress};
 use likeness::store::{NewFace, PhotoFacts, PhotoStatus, Store};
 
-const MODEL: &str = "test_model";
+// Synthetic 128-d vectors spaced for the dlib model's distances.
+const MODEL: &str = "dlib_resnet_v1";
 
 /// Three well separated "people" of `per` faces each; each face in its own photo except that
 /// photo 0 also holds a face of person 1 (faces 0 and `per` share a photo).
@@ -66,7 +67,7 @@ fn recluster(store: &mut Store, mode: Mode) -> people::ReclusterOutcome {
     people::recluster(
         store,
         MODEL,
-        &ClusterSettings::default(),
+        &ClusterSettings::for_model(&likeness::vision::models::DLIB),
         mode,
         &CancelToken::new(),
         &Progress::default(),

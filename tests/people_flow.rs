@@ -11,7 +11,7 @@ use likeness::people::{self, ClusterSettings, Mode};
 use likeness::pipeline::{index, ScanOptions};
 use likeness::progress::{CancelToken, Progress};
 use likeness::store::Store;
-use likeness::vision::{models::EMBEDDER, Models};
+use likeness::vision::Models;
 
 fn scan_files(store: &mut Store, models: &Models, files: &[PathBuf]) {
     let mut opts = ScanOptions::new(Vec::new());
@@ -22,10 +22,11 @@ fn scan_files(store: &mut Store, models: &Models, files: &[PathBuf]) {
 }
 
 fn recluster(store: &mut Store, mode: Mode) -> people::ReclusterOutcome {
+    let spec = likeness::pipeline::library_embedder(store).unwrap();
     people::recluster(
         store,
-        EMBEDDER.id,
-        &ClusterSettings::default(),
+        spec.id(),
+        &ClusterSettings::for_model(spec),
         mode,
         &CancelToken::new(),
         &Progress::default(),
@@ -90,15 +91,18 @@ fn faces_of_one_photo_are_never_one_person() {
     }
     // Settings so loose that everyone would be one person: only the constraint keeps faces of
     // one group photo apart, so this exercises it on real faces.
+    // Unit vectors are at most 2 apart: these radii join everything.
+    let spec = likeness::pipeline::library_embedder(&store).unwrap();
     let loose = ClusterSettings {
-        eps: 0.9,
+        eps: 1.9,
         min_points: 2,
-        linkage_threshold: 1.5,
-        ..ClusterSettings::default()
+        linkage_threshold: 2.1,
+        match_distance: 2.1,
+        ..ClusterSettings::for_model(spec)
     };
     let out = people::recluster(
         &mut store,
-        EMBEDDER.id,
+        spec.id(),
         &loose,
         Mode::Full,
         &CancelToken::new(),

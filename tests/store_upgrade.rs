@@ -36,3 +36,56 @@ fn v1_database_upgrades_without_losing_anything() {
     let again = Store::open(&path).unwrap();
     assert_eq!(again.stats().unwrap().faces, 2);
 }
+
+#[test]
+fn v2_library_is_quantised_in_place_and_keeps_its_model_and_decisions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("v2.db");
+    let (raw_face1, raw_blob_len): (Vec<f32>, usize) = {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(include_str!("fixtures/schema_v2.sql"))
+            .unwrap();
+        let blob: Vec<u8> = conn
+            .query_row(
+                "SELECT vector FROM embeddings WHERE face_id = 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        (likeness::store::blob_to_f32s(&blob), blob.len())
+    };
+    assert_eq!(raw_blob_len, 512, "the fixture holds f32 vectors");
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), migrations::latest());
+    // The model the library was made with stays active.
+    assert_eq!(
+        store.active_embedder().unwrap().as_deref(),
+        Some("dlib_resnet_v1")
+    );
+    // One byte per dimension, and the values survive within the quantisation step.
+    let counts = store.model_counts().unwrap();
+    assert_eq!(counts.len(), 1);
+    assert_eq!(counts[0].vectors, 3);
+    let v = store.face_vector(1, "dlib_resnet_v1").unwrap().unwrap();
+    assert_eq!(v.len(), 128);
+    let max = raw_face1.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+    for (a, b) in raw_face1.iter().zip(&v) {
+        assert!((a - b).abs() <= max / 254.0 + 1e-6, "{a} vs {b}");
+    }
+    let bytes: i64 = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row(
+            "SELECT max(length(vector)) FROM embeddings",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(bytes, 128);
+    // People, names, rejections and answers are untouched.
+    let anna = store.person(1).unwrap().unwrap();
+    assert_eq!(anna.name.as_deref(), Some("Anna"));
+    assert_eq!(store.rejections().unwrap(), vec![(2, 1)]);
+    assert_eq!(store.face_pairs().unwrap(), vec![(1, 2, false)]);
+    assert_eq!(store.decisions(10).unwrap().len(), 1);
+    assert_eq!(store.integrity_check().unwrap(), "ok");
+}

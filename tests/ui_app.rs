@@ -549,3 +549,85 @@ fn scan_name_merge_remove_verify_undo() {
         }
     }
 }
+
+#[test]
+fn old_library_is_offered_the_better_model_and_upgrades_keeping_names() {
+    use likeness::people::{self, ClusterSettings, Mode};
+    use likeness::progress::{CancelToken, Progress};
+    use likeness::store::Store;
+    use likeness::vision::models::{DEFAULT_EMBEDDER, DLIB};
+    let lfw = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/lfw/lfw-deepfunneled");
+    if !lfw.is_dir() {
+        eprintln!("SKIPPED: {} is absent", lfw.display());
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let photos = dir.path().join("photos");
+    for who in ["Colin_Powell", "Tony_Blair"] {
+        std::fs::create_dir_all(photos.join(who)).unwrap();
+        let mut files: Vec<PathBuf> = std::fs::read_dir(lfw.join(who))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        for f in files.iter().take(12) {
+            std::os::unix::fs::symlink(f, photos.join(who).join(f.file_name().unwrap())).unwrap();
+        }
+    }
+    // A library made by an older Likeness: the dlib embedder, a named person.
+    let db = dir.path().join("old.db");
+    let named = {
+        let mut store = Store::open(&db).unwrap();
+        store
+            .add_folder(&std::fs::canonicalize(&photos).unwrap().to_string_lossy())
+            .unwrap();
+        let m = likeness::vision::Models::load_for(&DLIB).unwrap();
+        let opts = likeness::pipeline::ScanOptions::new(vec![photos.clone()]);
+        likeness::pipeline::index(&mut store, &m, &opts, &CancelToken::new(), &Progress::new())
+            .unwrap();
+        people::recluster(
+            &mut store,
+            DLIB.id(),
+            &ClusterSettings::for_model(&DLIB),
+            Mode::Full,
+            &CancelToken::new(),
+            &Progress::new(),
+        )
+        .unwrap();
+        let p = people::list(&store).unwrap()[0].id;
+        people::name(&mut store, p, Some("Colin")).unwrap();
+        p
+    };
+    let mut h = harness(&db);
+    h.state_mut().command(Command::Show(View::People));
+    wait(&mut h, "the first snapshot", 20, idle_library);
+    h.run_steps(2);
+    h.get_by_label_contains("A better face model is available");
+    h.get_by_role_and_label(Role::Button, &format!("Upgrade to {}", DEFAULT_EMBEDDER.name))
+        .click();
+    wait(&mut h, "the upgrade", 300, |a| {
+        a.runtime()
+            .is_some_and(|r| matches!(r.last_scan, Some(ScanResult::Upgraded(_))) && r.scan.is_none())
+    });
+    wait(&mut h, "the refreshed library", 20, |a| {
+        a.runtime()
+            .and_then(|r| r.library.as_ref())
+            .is_some_and(|l| l.model.id() == DEFAULT_EMBEDDER.id())
+    });
+    assert_eq!(h.state().saved.view, View::Library);
+    h.get_by_label_contains("Upgrade finished");
+    // The notice is answered for good, the database uses the new model, the name holds.
+    assert!(h
+        .state()
+        .saved
+        .model_notice_seen
+        .contains(&DEFAULT_EMBEDDER.id().to_string()));
+    let store = Store::open(&db).unwrap();
+    assert_eq!(
+        store.active_embedder().unwrap().as_deref(),
+        Some(DEFAULT_EMBEDDER.id())
+    );
+    let colin = store.person(named).unwrap().unwrap();
+    assert_eq!(colin.name.as_deref(), Some("Colin"));
+    assert!(!people::faces(&store, named).unwrap().is_empty());
+}

@@ -53,9 +53,10 @@ pub fn faces(ctx: &Ctx, path: &Path, embed: bool) -> Result<()> {
     Ok(())
 }
 
-/// `likeness verify A B`
-pub fn verify(ctx: &Ctx, photo_a: &Path, photo_b: &Path) -> Result<()> {
-    let models = Models::load_default()?;
+/// `likeness verify A B [--model ID]`
+pub fn verify(ctx: &Ctx, photo_a: &Path, photo_b: &Path, model: Option<&str>) -> Result<()> {
+    let spec = ctx.embedder(model)?;
+    let models = Models::load_for(spec)?;
     let mut engine = models.engine()?;
     let mut emb = |p: &Path| -> Result<Vec<f32>> {
         let f = photo::analyze(&mut engine, p, true)?;
@@ -65,8 +66,10 @@ pub fn verify(ctx: &Ctx, photo_a: &Path, photo_b: &Path) -> Result<()> {
             .clone())
     };
     let (a, b) = (emb(photo_a)?, emb(photo_b)?);
-    let v = verify::verify(&a, &b);
-    ctx.emit(serde_json::to_value(&v)?, || {
+    let v = verify::verify(&spec.thresholds, &a, &b);
+    let mut value = serde_json::to_value(&v)?;
+    value["model"] = json!(spec.id());
+    ctx.emit(value, || {
         format!(
             "distance {:.3} (threshold {:.2}): {}",
             v.distance, v.threshold, v.meaning
@@ -75,15 +78,35 @@ pub fn verify(ctx: &Ctx, photo_a: &Path, photo_b: &Path) -> Result<()> {
     Ok(())
 }
 
-/// `likeness eval lfw DIR`
-pub fn eval_lfw(ctx: &Ctx, dir: &Path, threads: Option<usize>) -> Result<()> {
-    let models = Models::load_default()?;
+/// `likeness eval lfw DIR [--model ID] [--mirror] [--map-from ID]`
+pub fn eval_lfw(
+    ctx: &Ctx,
+    dir: &Path,
+    threads: Option<usize>,
+    model: Option<&str>,
+    mirror: bool,
+    map_from: Option<&str>,
+) -> Result<()> {
+    let mut spec = ctx.embedder(model)?;
+    if mirror && !spec.mirror {
+        // A measurement of the catalogue's choice: the same entry with mirror averaging on.
+        spec = Box::leak(Box::new(likeness::vision::EmbedderSpec {
+            mirror: true,
+            ..*spec
+        }));
+    }
+    let models = Models::load_for(spec)?;
+    let from = match map_from {
+        Some(id) => Some(Models::load_for(likeness::vision::models::embedder(id)?)?),
+        None => None,
+    };
     let cancel = cancel_on_ctrl_c()?;
     let progress = Progress::new();
     let bar = spawn_bar(progress.clone(), "images");
     let report = eval::lfw::evaluate(
         dir,
         &models,
+        from.as_ref(),
         threads.unwrap_or_else(settings::default_inference_threads),
         &cancel,
         &progress,
@@ -92,7 +115,8 @@ pub fn eval_lfw(ctx: &Ctx, dir: &Path, threads: Option<usize>) -> Result<()> {
     let report = report?;
     ctx.emit(serde_json::to_value(&report)?, || {
         format!(
-            "LFW 10-fold: accuracy {:.2}% ± {:.2} (threshold {:.3}, {} pairs, {} images without a face; cosine {:.2}%)",
+            "LFW 10-fold, {}: accuracy {:.2}% ± {:.2} (threshold {:.3}, {} pairs, {} images without a face; cosine {:.2}%)",
+            report.model,
             report.accuracy_mean * 100.0,
             report.accuracy_std * 100.0,
             report.threshold_mean,
@@ -113,7 +137,9 @@ pub fn stats(ctx: &Ctx) -> Result<()> {
             path.display()
         );
     }
-    let st = Store::open(&path)?.stats()?;
+    let store = Store::open(&path)?;
+    let st = store.stats()?;
+    let spec = likeness::pipeline::library_embedder(&store)?;
     let models: Vec<_> = st
         .models
         .iter()
@@ -121,15 +147,18 @@ pub fn stats(ctx: &Ctx) -> Result<()> {
         .collect();
     ctx.emit(
         json!({"photos": st.photos, "faces": st.faces, "photos_failed": st.photos_failed,
-               "photos_missing": st.photos_missing, "models": models, "db": path}),
+               "photos_missing": st.photos_missing, "models": models, "db": path,
+               "active_embedder": spec.id(), "bytes_per_face": spec.bytes_per_face()}),
         || {
             format!(
-                "{}: {} photos, {} faces, {} failed, {} missing",
+                "{}: {} photos, {} faces, {} failed, {} missing; model {} ({} bytes per face)",
                 path.display(),
                 st.photos,
                 st.faces,
                 st.photos_failed,
-                st.photos_missing
+                st.photos_missing,
+                spec.id(),
+                spec.bytes_per_face()
             )
         },
     );
@@ -137,10 +166,21 @@ pub fn stats(ctx: &Ctx) -> Result<()> {
 }
 
 /// `likeness scan DIR...`
-pub fn scan(ctx: &Ctx, dirs: &[PathBuf], list_failed: bool, threads: Option<usize>) -> Result<()> {
+pub fn scan(
+    ctx: &Ctx,
+    dirs: &[PathBuf],
+    list_failed: bool,
+    threads: Option<usize>,
+    model: Option<&str>,
+) -> Result<()> {
     let path = ctx.db_path();
     let mut store = Store::open(&path)?;
-    let models = Models::load_default()?;
+    // A model other than an existing library's is refused by the scan, with the way out.
+    let spec = match model {
+        Some(id) => likeness::vision::models::embedder(id)?,
+        None => likeness::pipeline::library_embedder(&store)?,
+    };
+    let models = Models::load_for(spec)?;
     let mut opts = ScanOptions::new(dirs.to_vec());
     if let Some(t) = threads {
         opts.inference_threads = t.max(1);

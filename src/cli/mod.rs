@@ -1,6 +1,7 @@
 //! Shared plumbing of the command-line handlers: output mode, database path, Ctrl-C, progress.
 
 pub mod engine;
+pub mod models;
 pub mod people;
 
 use std::path::PathBuf;
@@ -24,6 +25,20 @@ impl Ctx {
     /// The library database: `--db` or the platform default.
     pub fn db_path(&self) -> PathBuf {
         self.db.clone().unwrap_or_else(store::default_db_path)
+    }
+
+    /// The embedder for a command: `--model ID`, else the library's active one (when the
+    /// library exists), else the catalogue default.
+    pub fn embedder(&self, model: Option<&str>) -> Result<&'static likeness::vision::EmbedderSpec> {
+        if let Some(id) = model {
+            return Ok(likeness::vision::models::embedder(id)?);
+        }
+        let path = self.db_path();
+        if path.exists() {
+            let store = store::Store::open(&path)?;
+            return Ok(likeness::pipeline::library_embedder(&store)?);
+        }
+        Ok(likeness::vision::models::DEFAULT_EMBEDDER)
     }
 
     /// Print the result: the JSON object with `--json`, else the human text.

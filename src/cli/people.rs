@@ -32,10 +32,11 @@ pub fn cluster(ctx: &Ctx, full: bool) -> Result<()> {
     let cancel = cancel_on_ctrl_c()?;
     let progress = Progress::new();
     let mode = if full { Mode::Full } else { Mode::Incremental };
+    let spec = likeness::pipeline::library_embedder(&store)?;
     let o = people::recluster(
         &mut store,
-        models::EMBEDDER.id,
-        &ClusterSettings::default(),
+        spec.id(),
+        &ClusterSettings::for_model(spec),
         mode,
         &cancel,
         &progress,
@@ -183,7 +184,7 @@ pub fn decide(ctx: &Ctx, act: Act) -> Result<()> {
 /// `likeness suggest [PERSON]`
 pub fn suggest(ctx: &Ctx, person: Option<i64>, limit: usize) -> Result<()> {
     let store = open(ctx)?;
-    let model = models::EMBEDDER.id;
+    let model = likeness::pipeline::library_embedder(&store)?.id();
     if let Some(p) = person {
         let s = people::faces_for_person(&store, model, p, limit)?;
         ctx.emit(json!({"person": p, "faces": s}), || {
@@ -211,9 +212,42 @@ pub fn suggest(ctx: &Ctx, person: Option<i64>, limit: usize) -> Result<()> {
     Ok(())
 }
 
-/// `likeness eval clusters LABELS.tsv`
-pub fn eval_clusters(ctx: &Ctx, tsv: &Path, threads: Option<usize>) -> Result<()> {
-    let models = Models::load_default()?;
+/// `likeness eval clusters LABELS.tsv [--model ID] [--eps E,..] [--cut C,..]`
+pub fn eval_clusters(
+    ctx: &Ctx,
+    tsv: &Path,
+    threads: Option<usize>,
+    model: Option<&str>,
+    (eps, cut, min_points): (&[f32], &[f32], &[usize]),
+) -> Result<()> {
+    let spec = ctx.embedder(model)?;
+    let models = Models::load_for(spec)?;
+    let base = ClusterSettings::for_model(spec);
+    let eps: Vec<f32> = if eps.is_empty() { vec![base.eps] } else { eps.to_vec() };
+    let cut: Vec<f32> = if cut.is_empty() {
+        vec![base.linkage_threshold]
+    } else {
+        cut.to_vec()
+    };
+    let mps: Vec<usize> = if min_points.is_empty() {
+        vec![base.min_points]
+    } else {
+        min_points.to_vec()
+    };
+    let mut grid: Vec<ClusterSettings> = Vec::new();
+    for &m in &mps {
+        for &e in &eps {
+            for &c in &cut {
+                grid.push(ClusterSettings {
+                    eps: e,
+                    min_points: m,
+                    linkage_threshold: c,
+                    match_distance: c,
+                    ..base
+                });
+            }
+        }
+    }
     let cancel = cancel_on_ctrl_c()?;
     let progress = Progress::new();
     let bar = spawn_bar(progress.clone(), "images");
@@ -221,17 +255,23 @@ pub fn eval_clusters(ctx: &Ctx, tsv: &Path, threads: Option<usize>) -> Result<()
         tsv,
         &models,
         threads.unwrap_or_else(settings::default_inference_threads),
+        &grid,
         &cancel,
         &progress,
     );
     bar.finish();
     let r = r?;
     ctx.emit(serde_json::to_value(&r)?, || {
-        format!(
-            "{} images, {} identities: pairwise precision {:.4} recall {:.4} F1 {:.4}; BCubed precision {:.4} recall {:.4} F1 {:.4}; {} people, {} faces unassigned, {} images without a face",
-            r.images, r.identities, r.pairwise_precision, r.pairwise_recall, r.pairwise_f1,
+        let line = |r: &likeness::eval::clusters::ClusterReport| format!(
+            "{} (eps {:.3}, cut {:.3}, min points {}): {} images, {} identities: pairwise precision {:.4} recall {:.4} F1 {:.4}; BCubed precision {:.4} recall {:.4} F1 {:.4}; {} people, {} faces unassigned, {} images without a face",
+            r.model, r.settings.eps, r.settings.linkage_threshold, r.settings.min_points, r.images, r.identities, r.pairwise_precision, r.pairwise_recall, r.pairwise_f1,
             r.bcubed_precision, r.bcubed_recall, r.bcubed_f1, r.people, r.unassigned, r.no_face
-        )
+        );
+        if r.grid.is_empty() {
+            line(&r)
+        } else {
+            r.grid.iter().map(line).collect::<Vec<_>>().join("\n")
+        }
     });
     Ok(())
 }
@@ -244,7 +284,12 @@ pub fn bench_cluster(
     min_points: Option<usize>,
 ) -> Result<()> {
     let points = bench::read_npy(file)?;
-    let mut s = ClusterSettings::default();
+    // Vectors of unknown origin: the settings of the catalogue model with their dimension.
+    let spec = models::EMBEDDERS
+        .iter()
+        .find(|e| e.dims == points.dim())
+        .unwrap_or(models::DEFAULT_EMBEDDER);
+    let mut s = ClusterSettings::for_model(spec);
     if let Some(e) = eps {
         s.eps = e;
     }
@@ -256,6 +301,29 @@ pub fn bench_cluster(
         format!(
             "{} x {}: {:.2} s, {} clusters, {} noise, peak {:.0} MB (eps {}, min points {})",
             r.n, r.dim, r.seconds, r.clusters, r.noise, r.peak_rss_mb, r.eps, r.min_points
+        )
+    });
+    Ok(())
+}
+
+/// `likeness bench photos LABELS OUT [--count N --megapixels M --seed S]`
+pub fn bench_photos(
+    ctx: &Ctx,
+    labels: &Path,
+    out: &Path,
+    count: usize,
+    megapixels: f64,
+    seed: u64,
+) -> Result<()> {
+    let r = likeness::eval::composites::make(labels, out, count, megapixels, seed)?;
+    ctx.emit(serde_json::to_value(&r)?, || {
+        format!(
+            "{} photos of {}x{} with {} LFW faces pasted in {}",
+            r.photos.len(),
+            r.width,
+            r.height,
+            r.faces_pasted,
+            out.display()
         )
     });
     Ok(())

@@ -33,11 +33,12 @@ use crate::progress::{CancelToken, Progress, Stage};
 use crate::settings;
 pub use neighbors::Points;
 
-/// The tunables of clustering (defaults from `settings.rs`); the app may change them.
+/// The tunables of clustering (model-dependent ones from the catalogue, the rest from
+/// `settings.rs`); the app may change them.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ClusterSettings {
-    /// DBSCAN radius (Euclidean, raw descriptor).
+    /// DBSCAN radius (Euclidean on stored vectors).
     pub eps: f32,
     /// DBSCAN core size, the face itself included.
     pub min_points: usize,
@@ -51,23 +52,33 @@ pub struct ClusterSettings {
     pub weak_min_score: f32,
     /// Largest DBSCAN cluster handed to average linkage at once (bounds its m² memory).
     pub linkage_max: usize,
+    /// Incremental runs: a new face joins a person within this average distance.
+    pub match_distance: f32,
 }
 
 impl Default for ClusterSettings {
+    /// The catalogue default embedder's settings.
     fn default() -> Self {
+        Self::for_model(crate::vision::models::DEFAULT_EMBEDDER)
+    }
+}
+
+impl ClusterSettings {
+    /// The settings for vectors of `spec`.
+    pub fn for_model(spec: &crate::vision::models::EmbedderSpec) -> Self {
+        let t = &spec.thresholds;
         Self {
-            eps: settings::CLUSTER_EPS,
+            eps: t.cluster_eps,
             min_points: settings::CLUSTER_MIN_POINTS,
-            linkage_threshold: settings::CLUSTER_LINKAGE_THRESHOLD,
+            linkage_threshold: t.linkage,
+            match_distance: t.match_distance,
             min_person_faces: settings::CLUSTER_MIN_PERSON_FACES,
             weak_min_px: settings::CLUSTER_WEAK_MIN_PX,
             weak_min_score: settings::CLUSTER_WEAK_MIN_SCORE,
             linkage_max: settings::CLUSTER_LINKAGE_MAX,
         }
     }
-}
 
-impl ClusterSettings {
     /// Whether a face of this size and score is weak (may join, never seeds).
     pub fn is_weak(&self, min_side: f32, score: f32) -> bool {
         min_side < self.weak_min_px || score < self.weak_min_score

@@ -15,7 +15,7 @@ use crate::people::{self, ClusterSettings, Mode};
 use crate::pipeline::{self, ScanOptions};
 use crate::progress::{CancelToken, Progress};
 use crate::store::Store;
-use crate::vision::{models, Models};
+use crate::vision::Models;
 
 /// Precision, recall and F1.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -107,6 +107,11 @@ pub struct ClusterReport {
     pub faces: usize,
     pub cluster_seconds: f64,
     pub settings: ClusterSettings,
+    /// The embedder evaluated.
+    pub model: String,
+    /// With several `--eps`/`--cut` values: one report per combination (same scan), in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub grid: Vec<ClusterReport>,
 }
 
 /// Read a `path<TAB>identity` TSV with a header; paths relative to its folder.
@@ -132,11 +137,13 @@ pub fn read_labels(tsv: &Path) -> Result<Vec<(PathBuf, String)>> {
         .collect()
 }
 
-/// Run the evaluation (see the module doc) with the default clustering settings.
+/// Run the evaluation (see the module doc) with each of `grid`'s clustering settings (at least
+/// one) on one scan; the first is the report, all of them are in `grid` when there are several.
 pub fn evaluate(
     tsv: &Path,
     models: &Models,
     threads: usize,
+    grid: &[ClusterSettings],
     cancel: &CancelToken,
     progress: &Progress,
 ) -> Result<ClusterReport> {
@@ -152,6 +159,7 @@ pub fn evaluate(
         &labels,
         models,
         threads,
+        grid,
         cancel,
         progress,
     );
@@ -164,6 +172,7 @@ fn run(
     labels: &[(PathBuf, String)],
     models: &Models,
     threads: usize,
+    grid: &[ClusterSettings],
     cancel: &CancelToken,
     progress: &Progress,
 ) -> Result<ClusterReport> {
@@ -175,15 +184,37 @@ fn run(
     if scan.cancelled {
         return Err(Error::Cancelled);
     }
-    let settings = ClusterSettings::default();
-    let outcome = people::recluster(
-        &mut store,
-        models::EMBEDDER.id,
-        &settings,
-        Mode::Full,
-        cancel,
-        progress,
-    )?;
+    let mut reports = Vec::with_capacity(grid.len());
+    for settings in grid {
+        reports.push(score(&mut store, labels, models, *settings, cancel, progress)?);
+    }
+    let mut first = reports
+        .first()
+        .cloned()
+        .ok_or_else(|| Error::Invalid("no clustering settings to evaluate".into()))?;
+    if reports.len() > 1 {
+        first.grid = reports;
+    }
+    Ok(first)
+}
+
+/// Cluster the scanned library from scratch with `settings` and score it.
+fn score(
+    store: &mut Store,
+    labels: &[(PathBuf, String)],
+    models: &Models,
+    settings: ClusterSettings,
+    cancel: &CancelToken,
+    progress: &Progress,
+) -> Result<ClusterReport> {
+    let model = models.embedder_spec().id();
+    // Start from nobody, so each setting is scored on its own.
+    store.write(|w| {
+        let ids: Vec<i64> = w.people()?.iter().map(|p| p.id).collect();
+        ids.iter().try_for_each(|&id| w.delete_person(id))
+    })?;
+    let outcome =
+        people::recluster(store, model, &settings, Mode::Full, cancel, progress)?;
     let mut pred: Vec<i64> = Vec::with_capacity(labels.len());
     let mut truth: Vec<&str> = Vec::with_capacity(labels.len());
     let (mut no_face, mut labelled_unassigned) = (0, 0);
@@ -238,6 +269,8 @@ fn run(
         faces: outcome.faces,
         cluster_seconds: outcome.seconds,
         settings,
+        model: model.to_string(),
+        grid: Vec::new(),
     })
 }
 

@@ -113,12 +113,35 @@ pub struct LfwReport {
     pub threshold_mean: f64,
     pub pairs: usize,
     pub no_face: usize,
-    /// The distance measured: Euclidean on the raw descriptor.
+    /// The distance measured: `euclidean_raw` (dlib) or `cosine` (Euclidean on unit vectors,
+    /// a monotone function of cosine).
     pub metric: &'static str,
-    /// The same protocol with cosine distance on unit-length descriptors, for comparison.
+    /// The same protocol with cosine distance, for comparison.
     pub cosine_accuracy_mean: f64,
     pub images: usize,
     pub seconds: f64,
+    /// The embedder evaluated. `accuracy_mean` is on the stored (one byte per dimension)
+    /// vectors; `float_accuracy_mean` on the network's `f32` output.
+    pub model: String,
+    pub float_accuracy_mean: f64,
+    pub mirror: bool,
+    /// `[low, high]`: pairs closer than `low` are the same person 99% of the time, pairs
+    /// farther than `high` different people 99% of the time (all 6,000 pairs, stored vectors):
+    /// the measured "uncertain" band of the catalogue.
+    pub uncertain_band: [f32; 2],
+    /// With `--map-from`: a map from that model fitted on 9 folds' images; the 10th fold's
+    /// pairs scored with their first image mapped and the second real (10-fold protocol).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mapped: Option<MappedReport>,
+}
+
+/// Accuracy with one side of every pair mapped from another model.
+#[derive(Debug, Clone, Serialize)]
+pub struct MappedReport {
+    pub from_model: String,
+    pub accuracy_mean: f64,
+    pub accuracy_std: f64,
+    pub folds: Vec<f64>,
 }
 
 /// 10-fold accuracy of `(fold, distance or None, same)`: None counts as a wrong answer.
@@ -151,15 +174,39 @@ fn mean_std(v: &[f64]) -> (f64, f64) {
     (m, var.sqrt())
 }
 
-/// Run the protocol on `dir` (holding `protocol/pairs.txt` and `lfw-deepfunneled/`).
+/// The stored-form vector of the face nearest the centre of each image (`None`: no face).
+fn centre_vectors(
+    images: &[PathBuf],
+    models: &Models,
+    threads: usize,
+    cancel: &CancelToken,
+    progress: &Progress,
+) -> Result<Vec<Option<Vec<f32>>>> {
+    let results = photo::analyze_many(models, images, threads, cancel, progress)?;
+    Ok(results
+        .iter()
+        .map(|r| match r {
+            Ok(f) => f.nearest_centre().map(|face| face.embedding.clone()),
+            Err(e) => {
+                tracing::warn!("{e}");
+                None
+            }
+        })
+        .collect())
+}
+
+/// Run the protocol on `dir` (holding `protocol/pairs.txt` and `lfw-deepfunneled/`) with
+/// `models`' embedder; with `map_from`, also score a harmonic map from that model's vectors.
 pub fn evaluate(
     dir: &Path,
     models: &Models,
+    map_from: Option<&Models>,
     threads: usize,
     cancel: &CancelToken,
     progress: &Progress,
 ) -> Result<LfwReport> {
     let started = std::time::Instant::now();
+    let spec = models.embedder_spec();
     let pairs_path = dir.join("protocol/pairs.txt");
     let text = std::fs::read_to_string(&pairs_path).map_err(|e| Error::io(&pairs_path, e))?;
     let pairs = parse_pairs(&text, &dir.join("lfw-deepfunneled"))?;
@@ -169,36 +216,44 @@ pub fn evaluate(
         .collect();
     images.sort();
     images.dedup();
-    let results = photo::analyze_many(models, &images, threads, cancel, progress)?;
-    let emb: HashMap<&Path, Vec<f32>> = images
+    let index: HashMap<&Path, usize> = images
         .iter()
-        .zip(&results)
-        .filter_map(|(p, r)| match r {
-            Ok(f) => f
-                .nearest_centre()
-                .map(|face| (p.as_path(), face.embedding.clone())),
-            Err(e) => {
-                tracing::warn!("{e}");
-                None
-            }
-        })
+        .enumerate()
+        .map(|(i, p)| (p.as_path(), i))
         .collect();
-    let no_face = images.len() - emb.len();
-    let score = |dist: fn(&[f32], &[f32]) -> f32| -> Vec<(usize, Option<f32>, bool)> {
+    let float = centre_vectors(&images, models, threads, cancel, progress)?;
+    let stored: Vec<Option<Vec<f32>>> = float
+        .iter()
+        .map(|v| v.as_deref().map(embed::stored_form))
+        .collect();
+    let no_face = float.iter().filter(|v| v.is_none()).count();
+    let score = |emb: &[Option<Vec<f32>>], dist: fn(&[f32], &[f32]) -> f32| {
         pairs
             .iter()
             .map(|p| {
-                let d = match (emb.get(p.a.as_path()), emb.get(p.b.as_path())) {
+                let d = match (&emb[index[p.a.as_path()]], &emb[index[p.b.as_path()]]) {
                     (Some(a), Some(b)) => Some(dist(a, b)),
                     _ => None,
                 };
                 (p.fold, d, p.same)
             })
-            .collect()
+            .collect::<Vec<_>>()
     };
-    let (folds, thresholds) = ten_fold(&score(embed::distance));
-    let (cos_folds, _) = ten_fold(&score(embed::cosine_distance));
+    let (folds, thresholds) = ten_fold(&score(&stored, embed::distance));
+    let (float_folds, _) = ten_fold(&score(&float, embed::distance));
+    let (cos_folds, _) = ten_fold(&score(&stored, embed::cosine_distance));
     let (accuracy_mean, accuracy_std) = mean_std(&folds);
+    let uncertain_band = band(&score(&stored, embed::distance), 0.99);
+    let mapped = match map_from {
+        Some(from) => {
+            let old = centre_vectors(&images, from, threads, cancel, progress)?
+                .into_iter()
+                .map(|v| v.as_deref().map(embed::stored_form))
+                .collect::<Vec<_>>();
+            Some(mapped_protocol(&pairs, &index, &old, &stored, spec, from)?)
+        }
+        None => None,
+    };
     Ok(LfwReport {
         accuracy_mean,
         accuracy_std,
@@ -207,10 +262,89 @@ pub fn evaluate(
         folds,
         pairs: pairs.len(),
         no_face,
-        metric: "euclidean_raw",
+        metric: match spec.metric {
+            crate::vision::models::Metric::Euclidean => "euclidean_raw",
+            crate::vision::models::Metric::Cosine => "cosine",
+        },
         cosine_accuracy_mean: mean_std(&cos_folds).0,
         images: images.len(),
         seconds: started.elapsed().as_secs_f64(),
+        model: spec.id().to_string(),
+        float_accuracy_mean: mean_std(&float_folds).0,
+        mirror: spec.mirror,
+        uncertain_band,
+        mapped,
+    })
+}
+
+/// The distances around the threshold where decisions are unreliable: the largest `low` with
+/// at least `purity` of the pairs below it the same person, and the smallest `high` with at
+/// least `purity` of the pairs above it different people.
+pub fn band(pairs: &[(usize, Option<f32>, bool)], purity: f64) -> [f32; 2] {
+    let mut s: Vec<(f32, bool)> = pairs.iter().filter_map(|p| p.1.map(|d| (d, p.2))).collect();
+    s.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut low = s.first().map_or(0.0, |x| x.0);
+    let mut same = 0usize;
+    for (i, &(d, is_same)) in s.iter().enumerate() {
+        if (same as f64) >= purity * i as f64 {
+            low = d;
+        }
+        same += usize::from(is_same);
+    }
+    let mut high = s.last().map_or(0.0, |x| x.0);
+    let mut diff = 0usize;
+    for (k, &(d, is_same)) in s.iter().rev().enumerate() {
+        if (diff as f64) >= purity * k as f64 {
+            high = d;
+        }
+        diff += usize::from(!is_same);
+    }
+    [low, high]
+}
+
+/// For each fold k: fit the map old → new on the images of the other folds' pairs that are not
+/// in fold k, then score fold k's pairs as `distance(map(old[a]), new[b])`; thresholds follow
+/// the usual 10-fold rule.
+fn mapped_protocol(
+    pairs: &[Pair],
+    index: &HashMap<&Path, usize>,
+    old: &[Option<Vec<f32>>],
+    new: &[Option<Vec<f32>>],
+    spec: &crate::vision::EmbedderSpec,
+    from: &Models,
+) -> Result<MappedReport> {
+    let folds = pairs.iter().map(|p| p.fold).max().map_or(0, |m| m + 1);
+    let mut in_fold: Vec<std::collections::HashSet<usize>> = vec![Default::default(); folds];
+    for p in pairs {
+        in_fold[p.fold].insert(index[p.a.as_path()]);
+        in_fold[p.fold].insert(index[p.b.as_path()]);
+    }
+    let unit = spec.metric == crate::vision::models::Metric::Cosine;
+    let mut scored = Vec::with_capacity(pairs.len());
+    for (k, this_fold) in in_fold.iter().enumerate() {
+        let train: Vec<usize> = (0..old.len())
+            .filter(|i| !this_fold.contains(i))
+            .filter(|&i| old[i].is_some() && new[i].is_some())
+            .collect();
+        let xs: Vec<&[f32]> = train.iter().filter_map(|&i| old[i].as_deref()).collect();
+        let ys: Vec<&[f32]> = train.iter().filter_map(|&i| new[i].as_deref()).collect();
+        let map = crate::harmonic::LinearMap::fit(&xs, &ys, unit)
+            .ok_or_else(|| Error::Invalid(format!("fold {k}: too few faces to fit a map")))?;
+        for p in pairs.iter().filter(|p| p.fold == k) {
+            let d = match (&old[index[p.a.as_path()]], &new[index[p.b.as_path()]]) {
+                (Some(a), Some(b)) => Some(embed::distance(&map.apply(a), b)),
+                _ => None,
+            };
+            scored.push((p.fold, d, p.same));
+        }
+    }
+    let (f, _) = ten_fold(&scored);
+    let (m, sd) = mean_std(&f);
+    Ok(MappedReport {
+        from_model: from.embedder_spec().id().to_string(),
+        accuracy_mean: m,
+        accuracy_std: sd,
+        folds: f,
     })
 }
 
@@ -235,6 +369,19 @@ mod tests {
         let (t, acc) = best_threshold(&s);
         assert_eq!(acc, 1.0);
         assert!(t > 0.3 && t < 0.7);
+    }
+
+    #[test]
+    fn band_brackets_the_mixed_region() {
+        // Same pairs at 0.1..0.5, different at 0.4..0.9: the mixed region is 0.4..0.5.
+        let mut v = Vec::new();
+        for i in 0..5 {
+            v.push((0, Some(0.1 + i as f32 * 0.1), true));
+            v.push((0, Some(0.4 + i as f32 * 0.125), false));
+        }
+        let [low, high] = band(&v, 0.99);
+        assert!((low - 0.4).abs() < 1e-6, "{low}");
+        assert!((high - 0.5).abs() < 1e-6, "{high}");
     }
 
     #[test]

@@ -1,4 +1,5 @@
 //! Evaluations behind `likeness eval`: the LFW verification protocol, and clustering metrics.
 
 pub mod clusters;
+pub mod composites;
 pub mod lfw;

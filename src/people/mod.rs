@@ -1,6 +1,6 @@
 //! People: the API the app and the command line share. Pure library code, no UI.
 //!
-//! **Model.** Faces (of the active embedding model, [`crate::vision::models::EMBEDDER`]) are
+//! **Model.** Faces (of the active embedding model, the library's, `pipeline::library_embedder`) are
 //! grouped into people by [`crate::cluster`]. A person has a stable id, an optional name and a
 //! hidden flag. Each face's link to its person says who made it: the machine (clustering, may
 //! change on the next re-cluster) or the user (*pinned*: never changed by clustering). User

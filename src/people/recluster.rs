@@ -328,7 +328,7 @@ fn match_to_people(
             members.entry(p).or_default().push(k);
         }
     }
-    let t = crate::settings::MATCH_THRESHOLD.min(s.linkage_threshold.max(0.0));
+    let t = s.match_distance.min(s.linkage_threshold.max(0.0));
     let near = neighbors::cross_radius(
         &points.subset(&unassigned),
         &points.subset(&assigned),

@@ -6,7 +6,6 @@ use serde::Serialize;
 
 use crate::cluster::{self, Points};
 use crate::error::Result;
-use crate::settings;
 use crate::store::{ClusterFace, Store};
 
 /// An unassigned face that might be a given person.
@@ -67,6 +66,7 @@ pub fn faces_for_person(
     person: i64,
     limit: usize,
 ) -> Result<Vec<FaceSuggestion>> {
+    let t = crate::vision::models::embedder(model_id)?.thresholds;
     let v = view(store, model_id)?;
     let Some(m) = v.members.get(&person) else {
         return Ok(Vec::new());
@@ -86,7 +86,7 @@ pub fn faces_for_person(
             face_id: v.faces[k].face_id,
             distance: cluster::average_distance(&v.points, k, m),
         })
-        .filter(|s| s.distance <= settings::SUGGEST_MAX_DISTANCE)
+        .filter(|s| s.distance <= t.suggest_max)
         .collect();
     out.sort_by(|a, b| a.distance.total_cmp(&b.distance));
     out.truncate(limit);
@@ -109,6 +109,7 @@ fn centroid(p: &Points, rows: &[usize]) -> Vec<f32> {
 /// `SIMILAR_PEOPLE_MAX_DISTANCE`), closest first. Pairs that appear together in a photo, or
 /// whose faces the user marked different, are proven distinct and left out.
 pub fn similar_people(store: &Store, model_id: &str, limit: usize) -> Result<Vec<PeoplePair>> {
+    let t = crate::vision::models::embedder(model_id)?.thresholds;
     let v = view(store, model_id)?;
     let mut ids: Vec<i64> = v.members.keys().copied().collect();
     ids.sort_unstable();
@@ -121,7 +122,7 @@ pub fn similar_people(store: &Store, model_id: &str, limit: usize) -> Result<Vec
     // distance never loses a pair; the exact average then decides.
     let lists = cluster::neighbors::radius_neighbours(
         &cp,
-        settings::SIMILAR_PEOPLE_MAX_DISTANCE,
+        t.similar_people_max,
         &crate::progress::CancelToken::new(),
     )?;
     let photo_people: HashMap<i64, HashSet<i64>> = {
@@ -167,7 +168,7 @@ pub fn similar_people(store: &Store, model_id: &str, limit: usize) -> Result<Vec
                 .map(|&i| cluster::average_distance(&v.points, i, mb) as f64)
                 .sum::<f64>()
                 / ma.iter().step_by(step).count().max(1) as f64;
-            if d as f32 <= settings::SIMILAR_PEOPLE_MAX_DISTANCE {
+            if d as f32 <= t.similar_people_max {
                 out.push(PeoplePair {
                     a,
                     b,
@@ -185,6 +186,7 @@ pub fn similar_people(store: &Store, model_id: &str, limit: usize) -> Result<Vec
 /// its least typical face against its most typical one; for each pair of similar people, their
 /// closest faces. Pairs the user already answered are left out.
 pub fn uncertain_pairs(store: &Store, model_id: &str, limit: usize) -> Result<Vec<FacePair>> {
+    let t = crate::vision::models::embedder(model_id)?.thresholds;
     let v = view(store, model_id)?;
     let answered: HashSet<(i64, i64)> = store
         .face_pairs()?
@@ -199,7 +201,7 @@ pub fn uncertain_pairs(store: &Store, model_id: &str, limit: usize) -> Result<Ve
                 a,
                 b,
                 distance: d,
-                margin: (d - settings::VERIFY_THRESHOLD).abs(),
+                margin: (d - t.verify).abs(),
             });
         }
     };

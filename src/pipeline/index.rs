@@ -21,7 +21,7 @@ use crate::library::walk::{self, FileEntry};
 use crate::progress::{CancelToken, Progress, Stage};
 use crate::settings;
 use crate::store::{NewFace, PhotoFacts, PhotoStatus, Store, Writer};
-use crate::vision::{align, detect, models, Models};
+use crate::vision::{detect, models, Models};
 
 /// What to scan and how.
 #[derive(Debug, Clone)]
@@ -171,6 +171,17 @@ pub fn index(
         engines.push(models.engine()?);
     }
     let providers = engines[0].providers();
+    // A library holds vectors of one active model: never add another model's to it.
+    let model_id = models.embedder_spec().id();
+    match store.active_embedder()? {
+        Some(active) if active != model_id => {
+            return Err(Error::Invalid(format!(
+                "this library uses the {active} embedder, not {model_id}; scan with its own model (or upgrade it with `likeness upgrade --model {model_id}`)"
+            )))
+        }
+        Some(_) => {}
+        None => store.write(|w| w.set_active_embedder(model_id))?,
+    }
 
     progress.set_stage(Stage::Walking);
     let mut found = walk::walk(&roots, &own_dirs(), cancel);
@@ -330,6 +341,7 @@ pub fn index(
         }
         write_loop(
             store,
+            model_id,
             op_rx,
             &timers,
             progress,
@@ -467,7 +479,7 @@ fn faces_of(
     }
     let chips: Vec<Vec<f32>> = timed(&timers.align, || {
         dets.iter()
-            .map(|det| align::extract_chip(&d.image, &det.landmarks))
+            .map(|det| engine.embedder.chip(&d.image, &det.landmarks))
             .collect()
     });
     let embs = timed(&timers.embed, || engine.embedder.embed(&chips))?;
@@ -495,8 +507,10 @@ fn faces_of(
     }))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn write_loop(
     store: &mut Store,
+    model_id: &str,
     rx: Receiver<Op>,
     timers: &Timers,
     progress: &Progress,
@@ -520,7 +534,7 @@ fn write_loop(
         };
         if flush && !batch.is_empty() {
             let ops = std::mem::take(&mut batch);
-            timed(&timers.write, || store.write(|w| apply(w, &ops)))?;
+            timed(&timers.write, || store.write(|w| apply(w, model_id, &ops)))?;
             oldest = None;
             for op in &ops {
                 match op {
@@ -551,7 +565,7 @@ fn write_loop(
     }
 }
 
-fn apply(w: &Writer<'_>, ops: &[Op]) -> Result<()> {
+fn apply(w: &Writer<'_>, model_id: &str, ops: &[Op]) -> Result<()> {
     for op in ops {
         match op {
             Op::Indexed {
@@ -575,7 +589,7 @@ fn apply(w: &Writer<'_>, ops: &[Op]) -> Result<()> {
                     error: None,
                     detector: Some(models::DETECTOR.id),
                 })?;
-                replace_faces(w, id, faces)?;
+                replace_faces(w, model_id, id, faces)?;
             }
             Op::Failed { work, hash, reason } => {
                 let path = path_str(&work.entry.path);
@@ -607,7 +621,7 @@ fn apply(w: &Writer<'_>, ops: &[Op]) -> Result<()> {
 
 /// Store the faces of a (re)processed photo. Faces that overlap an existing face of the photo
 /// keep that face's id, so names and decisions attached to it survive an edit of the file.
-fn replace_faces(w: &Writer<'_>, photo_id: i64, faces: &[NewFace]) -> Result<()> {
+fn replace_faces(w: &Writer<'_>, model_id: &str, photo_id: i64, faces: &[NewFace]) -> Result<()> {
     let old = w.faces_of_photo(photo_id)?;
     let mut pairs: Vec<(f32, usize, usize)> = Vec::new();
     for (i, n) in faces.iter().enumerate() {
@@ -624,12 +638,12 @@ fn replace_faces(w: &Writer<'_>, photo_id: i64, faces: &[NewFace]) -> Result<()>
         if !new_used[i] && !old_used[j] {
             new_used[i] = true;
             old_used[j] = true;
-            w.update_face(old[j].id, &faces[i], models::EMBEDDER.id)?;
+            w.update_face(old[j].id, &faces[i], model_id)?;
         }
     }
     for (i, f) in faces.iter().enumerate() {
         if !new_used[i] {
-            w.insert_face(photo_id, f, models::EMBEDDER.id)?;
+            w.insert_face(photo_id, f, model_id)?;
         }
     }
     let stale: Vec<i64> = old

@@ -6,7 +6,7 @@ use std::path::Path;
 use crate::error::{Error, Result};
 use crate::library::decode;
 use crate::settings;
-use crate::vision::{align, Detection, FaceEngine};
+use crate::vision::{Detection, FaceEngine};
 
 /// A face found in a single photo, in the photo's oriented pixel coordinates.
 #[derive(Debug, Clone)]
@@ -58,7 +58,7 @@ pub fn analyze(engine: &mut FaceEngine, path: &Path, embed: bool) -> Result<Phot
     let embeddings = if embed {
         let chips: Vec<Vec<f32>> = dets
             .iter()
-            .map(|det| align::extract_chip(&d.image, &det.landmarks))
+            .map(|det| engine.embedder.chip(&d.image, &det.landmarks))
             .collect();
         engine.embedder.embed(&chips)?
     } else {

@@ -86,7 +86,7 @@ impl Store {
     /// Embeddings of `model_id` for faces of indexed photos, by face id.
     pub fn embeddings(&self, model_id: &str) -> Result<Vec<super::faces::EmbeddingRow>> {
         let mut st = self.conn().prepare(
-            "SELECT e.face_id, f.photo_id, e.vector FROM embeddings e
+            "SELECT e.face_id, f.photo_id, e.vector, e.scale FROM embeddings e
              JOIN faces f ON f.id = e.face_id JOIN photos p ON p.id = f.photo_id
              WHERE e.model_id = ?1 AND p.status = 'indexed' ORDER BY e.face_id",
         )?;
@@ -95,7 +95,7 @@ impl Store {
                 Ok(EmbeddingRow {
                     face_id: r.get(0)?,
                     photo_id: r.get(1)?,
-                    vector: blob_to_f32s(&r.get::<_, Vec<u8>>(2)?),
+                    vector: super::embeddings::vector(&r.get::<_, Vec<u8>>(2)?, r.get(3)?),
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -173,11 +173,12 @@ impl Writer<'_> {
             "INSERT OR REPLACE INTO face_thumbs (face_id, jpeg) VALUES (?1, ?2)",
             params![face_id, face.thumb],
         )?;
+        // New pixels: vectors of other models (and mapped ones) no longer describe this face.
         self.tx.execute(
-            "INSERT OR REPLACE INTO embeddings (face_id, model_id, vector) VALUES (?1, ?2, ?3)",
-            params![face_id, model_id, f32s_to_blob(&face.embedding)],
+            "DELETE FROM embeddings WHERE face_id = ?1 AND model_id != ?2",
+            params![face_id, model_id],
         )?;
-        Ok(())
+        self.put_embedding(face_id, model_id, &face.embedding, super::Origin::Model)
     }
 
     /// Delete faces (and, by cascade, their thumbnails and embeddings).

@@ -1,14 +1,30 @@
 //! Schema migrations, applied in order inside one transaction each; `PRAGMA user_version` records
 //! how many have run. Never edit a released migration: add a new one.
 
-use rusqlite::Connection;
+use rusqlite::{params, Connection, Transaction};
 
 use crate::error::{Error, Result};
 
+/// One schema step: plain SQL, or SQL followed by a Rust data conversion (same transaction).
+pub enum Step {
+    Sql(&'static str),
+    SqlThen(&'static str, fn(&Transaction<'_>) -> rusqlite::Result<()>),
+}
+
+impl Step {
+    /// The step's SQL.
+    pub fn sql(&self) -> &'static str {
+        match self {
+            Step::Sql(s) | Step::SqlThen(s, _) => s,
+        }
+    }
+}
+
 /// Each entry upgrades the schema from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[
+pub const MIGRATIONS: &[Step] = &[
     // 1: the engine — photos, faces, embeddings, thumbnails, library folders.
-    r#"
+    Step::Sql(
+        r#"
     CREATE TABLE folders (
         id        INTEGER PRIMARY KEY,
         path      TEXT NOT NULL UNIQUE,
@@ -51,8 +67,10 @@ pub const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX embeddings_model ON embeddings(model_id);
     "#,
+    ),
     // 2: people and the user's decisions, which clustering must never overwrite.
-    r#"
+    Step::Sql(
+        r#"
     CREATE TABLE people (
         id           INTEGER PRIMARY KEY,
         name         TEXT,
@@ -91,7 +109,69 @@ pub const MIGRATIONS: &[&str] = &[
         CHECK (face_a < face_b)
     );
     "#,
+    ),
+    // 3: models as a library property. The active embedder is recorded (libraries before this
+    // step were made with the one model their embeddings name); vectors are stored at one byte
+    // per dimension with a per-vector scale (`quantize_embeddings`), and say whether they came
+    // from the model or from the harmonic map of another model's vector; maps are kept.
+    Step::SqlThen(
+        r#"
+    CREATE TABLE library_meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    INSERT INTO library_meta (key, value)
+        SELECT 'active_embedder', model_id FROM embeddings
+        GROUP BY model_id ORDER BY count(*) DESC LIMIT 1;
+    CREATE TABLE embeddings_v3 (
+        face_id  INTEGER NOT NULL REFERENCES faces(id) ON DELETE CASCADE,
+        model_id TEXT NOT NULL,
+        vector   BLOB NOT NULL,
+        scale    REAL NOT NULL,
+        origin   TEXT NOT NULL DEFAULT 'model' CHECK (origin IN ('model', 'mapped')),
+        PRIMARY KEY (face_id, model_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE model_maps (
+        from_model TEXT NOT NULL,
+        to_model   TEXT NOT NULL,
+        rows       INTEGER NOT NULL,
+        cols       INTEGER NOT NULL,
+        matrix     BLOB NOT NULL,
+        fitted_on  INTEGER NOT NULL,
+        accuracy   REAL NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (from_model, to_model)
+    );
+    "#,
+        quantize_embeddings,
+    ),
 ];
+
+/// Step 3's data conversion: every little-endian `f32` vector becomes int8 + scale.
+fn quantize_embeddings(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    {
+        let mut read = tx.prepare("SELECT face_id, model_id, vector FROM embeddings")?;
+        let mut write = tx.prepare(
+            "INSERT INTO embeddings_v3 (face_id, model_id, vector, scale) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        let mut rows = read.query([])?;
+        while let Some(r) = rows.next()? {
+            let v = super::blob_to_f32s(&r.get::<_, Vec<u8>>(2)?);
+            let q = crate::vision::embed::Quantized::new(&v);
+            write.execute(params![
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                q.bytes(),
+                q.scale as f64
+            ])?;
+        }
+    }
+    tx.execute_batch(
+        "DROP TABLE embeddings;
+         ALTER TABLE embeddings_v3 RENAME TO embeddings;
+         CREATE INDEX embeddings_model ON embeddings(model_id);",
+    )
+}
 
 /// The schema version this build writes.
 pub fn latest() -> u32 {
@@ -109,11 +189,14 @@ pub fn migrate(conn: &mut Connection, path: &std::path::Path) -> Result<u32> {
             supported: latest(),
         });
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+    for (i, migration) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         let version = i as u32 + 1;
         let step = |conn: &mut Connection| -> rusqlite::Result<()> {
             let tx = conn.transaction()?;
-            tx.execute_batch(sql)?;
+            tx.execute_batch(migration.sql())?;
+            if let Step::SqlThen(_, convert) = migration {
+                convert(&tx)?;
+            }
             tx.pragma_update(None, "user_version", version)?;
             tx.commit()
         };

@@ -1,6 +1,7 @@
 //! SQLite storage: opening (pragmas), migrations, and typed queries per table. The only module
 //! that writes SQL; it holds no business rules.
 
+mod embeddings;
 mod faces;
 mod folders;
 pub mod migrations;
@@ -12,6 +13,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
+pub use embeddings::{FacePhoto, FaceToEmbed, ModelCount, ModelMap, Origin, PhotoToEmbed};
 pub use faces::{EmbeddingRow, FaceRow, NewFace};
 pub use folders::FolderRow;
 pub use people::{Assigner, ClusterFace, DecisionRow, FaceState, PersonFace, PersonRow};
@@ -196,7 +198,7 @@ mod tests {
             // A v1 database where the table v2 creates already exists: step 2 must fail and
             // leave the file at v1 with its data.
             let mut c = Connection::open(&p).unwrap();
-            c.execute_batch(migrations::MIGRATIONS[0]).unwrap();
+            c.execute_batch(migrations::MIGRATIONS[0].sql()).unwrap();
             c.pragma_update(None, "user_version", 1).unwrap();
             c.execute_batch(
                 "CREATE TABLE decisions (x); INSERT INTO folders(path, added_at) VALUES ('/p', 1);",

@@ -3,7 +3,7 @@
 
 use rusqlite::{params, OptionalExtension};
 
-use super::{blob_to_f32s, now, Store, Writer};
+use super::{now, Store, Writer};
 use crate::error::Result;
 
 /// Who put a face in a person (or created a person).
@@ -222,7 +222,7 @@ impl Store {
     pub fn cluster_faces(&self, model_id: &str) -> Result<Vec<ClusterFace>> {
         let mut st = self.conn().prepare(
             "SELECT f.id, f.photo_id, min(f.x2 - f.x1, f.y2 - f.y1), f.score, f.person_id,
-                    f.assigned_by, e.vector
+                    f.assigned_by, e.vector, e.scale
              FROM embeddings e JOIN faces f ON f.id = e.face_id
              JOIN photos p ON p.id = f.photo_id
              WHERE e.model_id = ?1 AND p.status = 'indexed' ORDER BY f.id",
@@ -236,7 +236,7 @@ impl Store {
                     score: r.get::<_, f64>(3)? as f32,
                     person_id: r.get(4)?,
                     assigned_by: Assigner::parse(r.get(5)?),
-                    vector: blob_to_f32s(&r.get::<_, Vec<u8>>(6)?),
+                    vector: super::embeddings::vector(&r.get::<_, Vec<u8>>(6)?, r.get(7)?),
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;

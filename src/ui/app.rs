@@ -62,6 +62,8 @@ pub struct ViewState {
     pub threshold: f32,
     pub min_face_px: f32,
     pub db_field: String,
+    /// Folder typed to install a model from.
+    pub model_folder: String,
     /// Position in the uncertain pairs and in the suggestions.
     pub pair_index: usize,
     pub suggestion_index: usize,
@@ -112,6 +114,13 @@ enum DialogKind {
 }
 
 impl Runtime {
+    /// The library's embedder (the catalogue default until the library is loaded).
+    pub fn model(&self) -> &'static crate::vision::EmbedderSpec {
+        self.library
+            .as_ref()
+            .map_or(crate::vision::models::DEFAULT_EMBEDDER, |l| l.model)
+    }
+
     fn start(db: &Path, ctx: &Context, saved: &Saved) -> Self {
         let worker = WorkerHandle::start(db, ctx);
         Self {
@@ -134,7 +143,7 @@ impl Runtime {
             engine: None,
             preview: None,
             views: ViewState {
-                threshold: saved.cluster_threshold,
+                threshold: saved.cluster_adjust,
                 min_face_px: saved.min_face_px,
                 db_field: db.to_string_lossy().into_owned(),
                 ..Default::default()
@@ -206,6 +215,12 @@ impl Runtime {
                     self.scan = None;
                     if let ScanResult::Failed(e) = &r {
                         self.error(format!("scan failed: {e}"));
+                    }
+                    if let ScanResult::Upgraded(o) = &r {
+                        if !o.cancelled {
+                            // The people grid is in the new model's space now.
+                            self.person_faces = None;
+                        }
                     }
                     self.last_scan = Some(r);
                     self.thumbs.clear();
@@ -427,7 +442,7 @@ impl App {
                         rt.last_scan = None;
                         rt.send(Job::Scan {
                             threads: saved.inference_threads,
-                            cluster: (saved.cluster_threshold, saved.min_face_px),
+                            cluster: (saved.cluster_adjust, saved.min_face_px),
                             progress,
                             cancel,
                         });
@@ -507,7 +522,7 @@ impl App {
                     threshold,
                     min_face_px,
                 } => {
-                    saved.cluster_threshold = threshold;
+                    saved.cluster_adjust = threshold;
                     saved.min_face_px = min_face_px;
                     rt.thumbs.clear();
                     rt.send(Job::Recluster {
@@ -517,6 +532,33 @@ impl App {
                 }
                 Command::OpenDb(p) => reopen = Some(p),
                 Command::LoadEngineInfo => rt.send(Job::EngineInfo),
+                Command::Upgrade(model) => {
+                    if rt.scan.is_none() {
+                        let progress = Progress::new();
+                        let cancel = CancelToken::new();
+                        rt.scan = Some(RunningScan {
+                            progress: progress.clone(),
+                            cancel: cancel.clone(),
+                            started: Instant::now(),
+                        });
+                        rt.last_scan = None;
+                        rt.send(Job::Upgrade {
+                            model,
+                            threads: saved.inference_threads,
+                            progress,
+                            cancel,
+                        });
+                    }
+                }
+                Command::InstallModel { id, from } => {
+                    rt.notice("Installing the model… (converting Intel's files can take a minute)");
+                    rt.send(Job::InstallModel { id, from });
+                }
+                Command::ModelNoticeSeen(id) => {
+                    if !saved.model_notice_seen.contains(&id) {
+                        saved.model_notice_seen.push(id);
+                    }
+                }
                 Command::DismissMessages => rt.messages.clear(),
             }
         }

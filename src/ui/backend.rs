@@ -7,7 +7,6 @@ use super::state::{FaceCard, PersonCard};
 use crate::people::{self, ClusterSettings, Mode};
 use crate::progress::{CancelToken, Progress};
 use crate::store::Store;
-use crate::vision::models::EMBEDDER;
 
 /// Suggestions asked for per named person.
 const SUGGESTIONS_PER_PERSON: usize = 50;
@@ -242,6 +241,7 @@ fn face_card(
 
 /// Suggestions for the review view: unassigned faces close to a named person, closest first.
 pub fn suggestions(store: &Store) -> Result<Vec<Suggestion>, String> {
+    let model = model_id(store)?;
     let mut named: Vec<_> = people::list(store)
         .map_err(s)?
         .into_iter()
@@ -252,7 +252,7 @@ pub fn suggestions(store: &Store) -> Result<Vec<Suggestion>, String> {
     let mut all = Vec::new();
     for p in &named {
         for f in
-            people::faces_for_person(store, EMBEDDER.id, p.id, SUGGESTIONS_PER_PERSON).map_err(s)?
+            people::faces_for_person(store, model, p.id, SUGGESTIONS_PER_PERSON).map_err(s)?
         {
             all.push((
                 f.distance,
@@ -285,7 +285,7 @@ pub fn suggestions(store: &Store) -> Result<Vec<Suggestion>, String> {
 
 /// The most uncertain pairs of the library, most uncertain first.
 pub fn uncertain_pairs(store: &Store) -> Result<Vec<UncertainPair>, String> {
-    let pairs = people::uncertain_pairs(store, EMBEDDER.id, PAIRS).map_err(s)?;
+    let pairs = people::uncertain_pairs(store, model_id(store)?, PAIRS).map_err(s)?;
     let mut cache = HashMap::new();
     let mut out = Vec::new();
     for p in pairs {
@@ -331,21 +331,33 @@ pub fn photos_with(store: &Store, chosen: &[i64]) -> Result<Vec<PhotoCard>, Stri
     Ok(out)
 }
 
-/// Clustering settings from the app's two knobs.
-pub fn cluster_settings(threshold: f32, min_face_px: f32) -> ClusterSettings {
-    ClusterSettings {
-        linkage_threshold: threshold,
+/// The library's active embedder id.
+fn model_id(store: &Store) -> Result<&'static str, String> {
+    Ok(crate::pipeline::library_embedder(store).map_err(s)?.id())
+}
+
+/// Clustering settings of the library's model with the app's two knobs: `adjust` is added to
+/// the model's linkage cut (and match distance), so the knob means the same for every model.
+pub fn cluster_settings(
+    store: &Store,
+    adjust: f32,
+    min_face_px: f32,
+) -> Result<ClusterSettings, String> {
+    let base = ClusterSettings::for_model(crate::pipeline::library_embedder(store).map_err(s)?);
+    Ok(ClusterSettings {
+        linkage_threshold: base.linkage_threshold + adjust,
+        match_distance: base.match_distance + adjust,
         weak_min_px: min_face_px,
-        ..ClusterSettings::default()
-    }
+        ..base
+    })
 }
 
 /// How many people clustering with these settings would produce, in words.
 pub fn preview(store: &Store, threshold: f32, min_face_px: f32) -> Result<String, String> {
-    let cs = cluster_settings(threshold, min_face_px);
+    let cs = cluster_settings(store, threshold, min_face_px)?;
     let o = people::preview(
         store,
-        EMBEDDER.id,
+        model_id(store)?,
         &cs,
         &CancelToken::new(),
         &Progress::default(),
@@ -367,9 +379,10 @@ pub fn recluster(
     cancel: &CancelToken,
     progress: &Progress,
 ) -> Result<String, String> {
-    let cs = cluster_settings(threshold, min_face_px);
+    let cs = cluster_settings(store, threshold, min_face_px)?;
+    let model = model_id(store)?;
     let mode = if full { Mode::Full } else { Mode::Incremental };
-    let o = people::recluster(store, EMBEDDER.id, &cs, mode, cancel, progress).map_err(s)?;
+    let o = people::recluster(store, model, &cs, mode, cancel, progress).map_err(s)?;
     Ok(format!(
         "Grouped {} faces into {} people ({} not grouped) in {:.1} s",
         o.faces, o.people, o.unassigned, o.seconds

@@ -40,5 +40,14 @@ pub enum Command {
     },
     OpenDb(PathBuf),
     LoadEngineInfo,
+    /// Re-embed the library with this embedder and make it active (runs like a scan).
+    Upgrade(String),
+    /// Install a user-installable embedder from a folder (or download it: `None`).
+    InstallModel {
+        id: String,
+        from: Option<PathBuf>,
+    },
+    /// The "better model available" notice for this embedder was answered.
+    ModelNoticeSeen(String),
     DismissMessages,
 }

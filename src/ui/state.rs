@@ -64,8 +64,12 @@ pub struct Saved {
     pub inference_threads: usize,
     /// The folder path typed in the library view.
     pub typed_folder: String,
-    /// Clustering: the same-person cut (average distance) applied after scans.
-    pub cluster_threshold: f32,
+    /// Clustering: added to the active model's linkage cut (its catalogue value) after scans;
+    /// negative splits people more, positive merges more. Relative, so it means the same for
+    /// every model.
+    pub cluster_adjust: f32,
+    /// Embedders whose "a better model is available" notice the user has answered.
+    pub model_notice_seen: Vec<String>,
     /// Clustering: faces smaller than this (pixels) may join a person but never start one.
     pub min_face_px: f32,
 }
@@ -80,7 +84,8 @@ impl Default for Saved {
             photos_people: Vec::new(),
             inference_threads: 0,
             typed_folder: String::new(),
-            cluster_threshold: crate::settings::CLUSTER_LINKAGE_THRESHOLD,
+            cluster_adjust: 0.0,
+            model_notice_seen: Vec::new(),
             min_face_px: crate::settings::CLUSTER_WEAK_MIN_PX,
         }
     }
@@ -113,7 +118,7 @@ pub struct FaceCard {
 }
 
 /// Everything the library and people views show, loaded by the worker in one go.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Library {
     pub db: PathBuf,
     pub folders: Vec<FolderRow>,
@@ -126,11 +131,28 @@ pub struct Library {
     pub unassigned: u64,
     /// Undoable decisions.
     pub can_undo: bool,
+    /// The library's embedder.
+    pub model: &'static crate::vision::EmbedderSpec,
+    /// A better embedder this installation can upgrade to (the catalogue default, when the
+    /// library uses another one).
+    pub better_model: Option<&'static crate::vision::EmbedderSpec>,
+    /// Every embedder with whether it is installed and how many vectors the library keeps.
+    pub models: Vec<ModelInfo>,
+}
+
+/// One catalogue embedder as the settings view shows it.
+#[derive(Debug, Clone)]
+pub struct ModelInfo {
+    pub spec: &'static crate::vision::EmbedderSpec,
+    pub installed: bool,
+    pub vectors: u64,
 }
 
 /// The last scan, for the summary.
 #[derive(Debug, Clone)]
 pub enum ScanResult {
     Finished(ScanOutcome),
+    /// A model upgrade (it runs like a scan: progress, Cancel, resumable).
+    Upgraded(crate::pipeline::UpgradeOutcome),
     Failed(String),
 }

@@ -66,6 +66,16 @@ pub enum Job {
         threshold: f32,
         min_face_px: f32,
     },
+    Upgrade {
+        model: String,
+        threads: usize,
+        progress: Arc<Progress>,
+        cancel: CancelToken,
+    },
+    InstallModel {
+        id: String,
+        from: Option<PathBuf>,
+    },
 }
 
 /// A decoded photo ready to become a texture, with the boxes to draw on it.
@@ -174,16 +184,20 @@ impl Worker {
         self.store.as_mut().ok_or_else(|| "no database".to_string())
     }
 
+    /// The models of the library's active embedder (reloaded after an upgrade).
     fn models(&mut self) -> Result<Models, String> {
-        if self.models.is_none() {
-            self.models = Some(Models::load_default().map_err(|e| e.to_string())?);
+        let spec = pipeline::library_embedder(self.store()?).map_err(|e| e.to_string())?;
+        if self.models.as_ref().map(|m| m.embedder_spec().id()) != Some(spec.id()) {
+            self.models = Some(Models::load_for(spec).map_err(|e| e.to_string())?);
         }
         self.models.clone().ok_or_else(|| "no models".to_string())
     }
 
+    /// The engine for photos outside the library ("Any two photos"): the catalogue default
+    /// embedder, whatever the library uses.
     fn engine(&mut self) -> Result<&mut FaceEngine, String> {
         if self.engine.is_none() {
-            let m = self.models()?;
+            let m = Models::load_default().map_err(|e| e.to_string())?;
             self.engine = Some(m.engine().map_err(|e| e.to_string())?);
         }
         self.engine.as_mut().ok_or_else(|| "no engine".to_string())
@@ -279,6 +293,26 @@ impl Worker {
                 let s = backend::preview(self.store()?, threshold, min_face_px)?;
                 self.emit(Event::Preview(s));
             }
+            Job::Upgrade {
+                model,
+                threads,
+                progress,
+                cancel,
+            } => self.upgrade(&model, threads, progress, cancel)?,
+            Job::InstallModel { id, from } => {
+                let spec = crate::vision::models::embedder(&id).map_err(|e| e.to_string())?;
+                let r = crate::vision::install::install(
+                    spec,
+                    from.as_deref(),
+                    &crate::vision::models::user_models_dir(),
+                )
+                .map_err(|e| e.to_string())?;
+                self.emit(Event::Notice(format!(
+                    "{} is installed; Upgrade re-embeds your faces with it",
+                    spec.name
+                )));
+                tracing::info!("installed {}", r.path.display());
+            }
             Job::Recluster {
                 threshold,
                 min_face_px,
@@ -298,6 +332,7 @@ impl Worker {
 
     fn verify_photos(&mut self, a: &Path, b: &Path) -> Result<PhotoVerdict, String> {
         let engine = self.engine()?;
+        let thresholds = engine.embedder.spec().thresholds;
         let fa = photo::analyze(engine, a, true).map_err(|e| e.to_string())?;
         let fb = photo::analyze(engine, b, true).map_err(|e| e.to_string())?;
         let la = fa
@@ -306,7 +341,7 @@ impl Worker {
         let lb = fb
             .largest()
             .ok_or_else(|| format!("no face found in {}", b.display()))?;
-        let verdict = verify::verify(&la.embedding, &lb.embedding);
+        let verdict = verify::verify(&thresholds, &la.embedding, &lb.embedding);
         let (ba, bb) = (la.detection.bbox, lb.detection.bbox);
         for (slot, path, bx) in [(PhotoSlot::A, a, ba), (PhotoSlot::B, b, bb)] {
             match load_photo(path, vec![bx]) {
@@ -388,6 +423,49 @@ impl Worker {
     }
 }
 
+impl Worker {
+    /// Re-embed the library with `model` on its own thread, reported like a scan.
+    fn upgrade(
+        &mut self,
+        model: &str,
+        threads: usize,
+        progress: Arc<Progress>,
+        cancel: CancelToken,
+    ) -> Result<(), String> {
+        let spec = crate::vision::models::embedder(model).map_err(|e| e.to_string())?;
+        let models = match Models::load_for(spec) {
+            Ok(m) => m,
+            Err(e) => {
+                self.emit(Event::ScanDone(ScanResult::Failed(e.to_string())));
+                return Ok(());
+            }
+        };
+        let threads = if threads > 0 {
+            threads
+        } else {
+            settings::default_inference_threads()
+        };
+        let (db, events, ctx) = (self.db.clone(), self.events.clone(), self.ctx.clone());
+        // The worker's own connection must not hold a stale active model afterwards.
+        self.models = None;
+        std::thread::Builder::new()
+            .name("likeness-upgrade".into())
+            .spawn(move || {
+                let result = Store::open(&db).and_then(|mut store| {
+                    pipeline::upgrade(&mut store, &models, threads, &cancel, &progress)
+                });
+                let r = match result {
+                    Ok(o) => ScanResult::Upgraded(o),
+                    Err(e) => ScanResult::Failed(e.to_string()),
+                };
+                let _ = events.send(Event::ScanDone(r));
+                ctx.request_repaint();
+            })
+            .map_err(|e| format!("cannot start the upgrade thread: {e}"))?;
+        Ok(())
+    }
+}
+
 fn load_library(store: &Store) -> Result<Library, String> {
     let e = |e: crate::Error| e.to_string();
     let folders = store.folders().map_err(e)?;
@@ -399,7 +477,24 @@ fn load_library(store: &Store) -> Result<Library, String> {
         store.failed_photos(&r).map_err(e)?
     };
     let people = backend::people(store)?;
+    let model = pipeline::library_embedder(store).map_err(e)?;
+    let counts = store.model_counts().map_err(e)?;
+    let models = crate::vision::models::EMBEDDERS
+        .iter()
+        .map(|spec| super::state::ModelInfo {
+            spec,
+            installed: crate::vision::models::is_installed(spec),
+            vectors: counts
+                .iter()
+                .find(|c| c.model_id == spec.id())
+                .map_or(0, |c| c.vectors),
+        })
+        .collect();
+    let default = crate::vision::models::DEFAULT_EMBEDDER;
     Ok(Library {
+        model,
+        better_model: (model.id() != default.id()).then_some(default),
+        models,
         db: store.path().to_path_buf(),
         folders,
         stats: store.stats().map_err(e)?,

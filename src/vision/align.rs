@@ -1,21 +1,11 @@
-//! Five-point face alignment to the dlib 150×150 chip: a least-squares similarity transform
-//! (Umeyama) from the template to the detected landmarks, dlib's pixel convention, box-filter
-//! halving for large faces, and bilinear sampling. Pure functions, no model.
+//! Five-point face alignment to an embedder's chip (its [`AlignSpec`]): a least-squares
+//! similarity transform (Umeyama) from the template to the detected landmarks, box-filter
+//! halving for large faces, and bilinear sampling; dlib's pixel convention for the dlib chip.
+//! Pure functions, no model.
 
 use image::RgbImage;
 
-/// Side of the chip the embedder takes.
-pub const CHIP: usize = 150;
-
-/// Where dlib's chips put the detector's five points (left eye, right eye, nose, left mouth,
-/// right mouth), in chip pixels; fitted on 33 faces (see models/README.md).
-pub const TEMPLATE: [[f32; 2]; 5] = [
-    [47.4728, 44.3294],
-    [102.0156, 45.6318],
-    [74.6422, 78.4829],
-    [48.6733, 102.3804],
-    [98.8868, 103.1688],
-];
+use super::models::AlignSpec;
 
 /// `p ↦ A·p + t`, with `A = [[a, -b], [b, a]]` (rotation and uniform scale, no reflection).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -75,17 +65,22 @@ pub fn umeyama(src: &[[f32; 2]], dst: &[[f32; 2]]) -> Similarity {
     }
 }
 
-/// The chip-to-image transform for five detected landmarks, adjusted to dlib's pixel
-/// convention: `c = A·(75,75) + t`, `A' = A·150/149`, `t' = c − A'·(74.5,74.5)`.
-pub fn chip_transform(landmarks: &[[f32; 2]; 5]) -> Similarity {
-    let s = umeyama(&TEMPLATE, landmarks);
-    let c = s.apply([75.0, 75.0]);
-    let k = CHIP as f32 / (CHIP as f32 - 1.0);
+/// The chip-to-image transform for five detected landmarks. With dlib's pixel convention:
+/// `c = A·(n/2,n/2) + t`, `A' = A·n/(n−1)`, `t' = c − A'·((n−1)/2,(n−1)/2)`.
+pub fn chip_transform(landmarks: &[[f32; 2]; 5], spec: &AlignSpec) -> Similarity {
+    let s = umeyama(&spec.template, landmarks);
+    if !spec.dlib_convention {
+        return s;
+    }
+    let n = spec.size as f32;
+    let c = s.apply([n / 2.0, n / 2.0]);
+    let k = n / (n - 1.0);
     let (a, b) = (s.a * k, s.b * k);
+    let m = (n - 1.0) / 2.0;
     Similarity {
         a,
         b,
-        t: [c[0] - (a * 74.5 - b * 74.5), c[1] - (b * 74.5 + a * 74.5)],
+        t: [c[0] - (a * m - b * m), c[1] - (b * m + a * m)],
     }
 }
 
@@ -110,12 +105,14 @@ pub fn halve(img: &RgbImage) -> RgbImage {
     })
 }
 
-/// Extract the aligned 150×150 chip for `landmarks` from `img`, as CHW RGB `f32` in 0..255
-/// (the embedder's input layout). Pixels outside the image are black, as in dlib.
-pub fn extract_chip(img: &RgbImage, landmarks: &[[f32; 2]; 5]) -> Vec<f32> {
-    let mut tr = chip_transform(landmarks);
+/// Extract the aligned chip for `landmarks` from `img`, as CHW RGB `f32` in 0..255. Pixels
+/// outside the image are black.
+pub fn extract_chip(img: &RgbImage, landmarks: &[[f32; 2]; 5], spec: &AlignSpec) -> Vec<f32> {
+    let n = spec.size;
+    let mut tr = chip_transform(landmarks, spec);
+    let e = (n - 1) as f32;
     // Work on a crop around the chip's footprint so halving large faces stays cheap.
-    let corners = [[0.0, 0.0], [149.0, 0.0], [0.0, 149.0], [149.0, 149.0]].map(|p| tr.apply(p));
+    let corners = [[0.0, 0.0], [e, 0.0], [0.0, e], [e, e]].map(|p| tr.apply(p));
     let lo = |i: usize| corners.iter().map(|p| p[i]).fold(f32::INFINITY, f32::min);
     let hi = |i: usize| {
         corners
@@ -127,13 +124,17 @@ pub fn extract_chip(img: &RgbImage, landmarks: &[[f32; 2]; 5]) -> Vec<f32> {
     let y0 = (lo(1).floor() - 2.0).clamp(0.0, img.height() as f32) as u32;
     let x1 = (hi(0).ceil() + 2.0).clamp(0.0, img.width() as f32) as u32;
     let y1 = (hi(1).ceil() + 2.0).clamp(0.0, img.height() as f32) as u32;
-    let mut out = vec![0.0f32; 3 * CHIP * CHIP];
+    let mut out = vec![0.0f32; 3 * n * n];
     if x1 <= x0 || y1 <= y0 {
         return out;
     }
     let mut src = image::imageops::crop_imm(img, x0, y0, x1 - x0, y1 - y0).to_image();
     tr.t = [tr.t[0] - x0 as f32, tr.t[1] - y0 as f32];
-    while tr.scale() > 1.0 && src.width() >= 2 && src.height() >= 2 {
+    // dlib halves while the face is larger than the chip (its published recipe). The others
+    // were measured with a plain bilinear warp, which stays faithful up to 2 photo pixels per
+    // chip pixel; beyond that, halving keeps large faces from aliasing.
+    let max_scale = if spec.dlib_convention { 1.0 } else { 2.0 };
+    while tr.scale() > max_scale && src.width() >= 2 && src.height() >= 2 {
         src = halve(&src);
         // New pixel i covers old pixels 2i and 2i+1: old = 2·new + 0.5.
         tr = Similarity {
@@ -142,14 +143,25 @@ pub fn extract_chip(img: &RgbImage, landmarks: &[[f32; 2]; 5]) -> Vec<f32> {
             t: [(tr.t[0] - 0.5) / 2.0, (tr.t[1] - 0.5) / 2.0],
         };
     }
-    sample_bilinear(&src, &tr, &mut out);
+    sample_bilinear(&src, &tr, n, &mut out);
     out
 }
 
-fn sample_bilinear(src: &RgbImage, tr: &Similarity, out: &mut [f32]) {
+/// Mirror a CHW chip left-right (for mirror-averaged embeddings).
+pub fn mirror_chip(chip: &[f32], size: usize) -> Vec<f32> {
+    let mut out = vec![0.0f32; chip.len()];
+    for (row_out, row_in) in out.chunks_exact_mut(size).zip(chip.chunks_exact(size)) {
+        for (o, i) in row_out.iter_mut().zip(row_in.iter().rev()) {
+            *o = *i;
+        }
+    }
+    out
+}
+
+fn sample_bilinear(src: &RgbImage, tr: &Similarity, n: usize, out: &mut [f32]) {
     let (w, h) = (src.width() as i64, src.height() as i64);
     let raw = src.as_raw();
-    let plane = CHIP * CHIP;
+    let plane = n * n;
     let at = |x: i64, y: i64, c: usize| -> f32 {
         if x < 0 || y < 0 || x >= w || y >= h {
             0.0
@@ -157,8 +169,8 @@ fn sample_bilinear(src: &RgbImage, tr: &Similarity, out: &mut [f32]) {
             raw[((y * w + x) * 3) as usize + c] as f32
         }
     };
-    for y in 0..CHIP {
-        for x in 0..CHIP {
+    for y in 0..n {
+        for x in 0..n {
             let p = tr.apply([x as f32, y as f32]);
             let (fx, fy) = (p[0].floor(), p[1].floor());
             let (dx, dy) = (p[0] - fx, p[1] - fy);
@@ -166,7 +178,7 @@ fn sample_bilinear(src: &RgbImage, tr: &Similarity, out: &mut [f32]) {
             for c in 0..3 {
                 let top = at(ix, iy, c) * (1.0 - dx) + at(ix + 1, iy, c) * dx;
                 let bottom = at(ix, iy + 1, c) * (1.0 - dx) + at(ix + 1, iy + 1, c) * dx;
-                out[c * plane + y * CHIP + x] = top * (1.0 - dy) + bottom * dy;
+                out[c * plane + y * n + x] = top * (1.0 - dy) + bottom * dy;
             }
         }
     }
@@ -175,6 +187,11 @@ fn sample_bilinear(src: &RgbImage, tr: &Similarity, out: &mut [f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vision::models::{DLIB, MOBILEFACENET};
+
+    const CHIP: usize = 150;
+    const TEMPLATE: [[f32; 2]; 5] = DLIB.align.template;
+    const SPEC: &AlignSpec = &DLIB.align;
 
     fn close(a: [f32; 2], b: [f32; 2], eps: f32) -> bool {
         (a[0] - b[0]).abs() < eps && (a[1] - b[1]).abs() < eps
@@ -207,7 +224,7 @@ mod tests {
     fn template_landmarks_map_to_template_points_of_the_chip() {
         // If the detected landmarks are the template itself, chip pixel p samples image point
         // close to p (dlib's 150/149 convention moves it by under a pixel).
-        let tr = chip_transform(&TEMPLATE);
+        let tr = chip_transform(&TEMPLATE, SPEC);
         assert!((tr.scale() - 150.0 / 149.0).abs() < 1e-4);
         let c = tr.apply([74.5, 74.5]);
         assert!(close(c, [75.0, 75.0], 1e-3));
@@ -219,7 +236,7 @@ mod tests {
         // it must reproduce the gradient around the template position.
         let img = RgbImage::from_fn(300, 300, |x, y| image::Rgb([x as u8, y as u8, 128]));
         let lm = TEMPLATE.map(|p| [p[0] + 40.0, p[1] + 30.0]);
-        let chip = extract_chip(&img, &lm);
+        let chip = extract_chip(&img, &lm, SPEC);
         let plane = CHIP * CHIP;
         // chip (74, 74) ≈ image (74.5*150/149 - 74.5 + 75 + 40 - 0.5 ...) ≈ (114.5, 104.5)
         let r = chip[74 * CHIP + 74];
@@ -234,7 +251,7 @@ mod tests {
         // A face 4x the chip size: the chip still spans the same content (a horizontal ramp).
         let img = RgbImage::from_fn(800, 800, |x, _| image::Rgb([(x / 4) as u8, 0, 0]));
         let lm = TEMPLATE.map(|p| [p[0] * 4.0 + 50.0, p[1] * 4.0 + 50.0]);
-        let chip = extract_chip(&img, &lm);
+        let chip = extract_chip(&img, &lm, SPEC);
         let left = chip[75 * CHIP + 10];
         let right = chip[75 * CHIP + 140];
         // chip x maps to image 350 + 4·(150/149)·(x − 74.5); the ramp is that over 4.
@@ -246,7 +263,22 @@ mod tests {
     fn outside_the_image_is_black() {
         let img = RgbImage::from_pixel(20, 20, image::Rgb([200, 200, 200]));
         let lm = TEMPLATE.map(|p| [p[0] - 200.0, p[1] - 200.0]);
-        assert!(extract_chip(&img, &lm).iter().all(|&v| v == 0.0));
+        assert!(extract_chip(&img, &lm, SPEC).iter().all(|&v| v == 0.0));
+    }
+
+    #[test]
+    fn plain_warp_puts_the_template_on_itself() {
+        // Without dlib's convention, landmarks equal to the template give the identity warp.
+        let spec = &MOBILEFACENET.align;
+        let tr = chip_transform(&spec.template, spec);
+        assert!((tr.scale() - 1.0).abs() < 1e-5 && close(tr.t, [0.0, 0.0], 1e-3));
+        let img = RgbImage::from_fn(200, 200, |x, y| image::Rgb([x as u8, y as u8, 7]));
+        let chip = extract_chip(&img, &spec.template, spec);
+        assert_eq!(chip.len(), 3 * 112 * 112);
+        assert!((chip[50 * 112 + 30] - 30.0).abs() < 1e-3);
+        assert!((chip[112 * 112 + 50 * 112 + 30] - 50.0).abs() < 1e-3);
+        let m = mirror_chip(&chip, 112);
+        assert!((m[50 * 112 + (111 - 30)] - 30.0).abs() < 1e-3);
     }
 
     #[test]

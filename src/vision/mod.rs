@@ -4,6 +4,7 @@
 pub mod align;
 pub mod detect;
 pub mod embed;
+pub mod install;
 pub mod models;
 pub mod runtime;
 
@@ -12,6 +13,7 @@ use std::sync::Arc;
 
 pub use detect::Detection;
 pub use embed::Embedding;
+pub use models::EmbedderSpec;
 pub use runtime::Provider;
 
 use crate::error::Result;
@@ -22,32 +24,50 @@ pub struct Models {
     detector: Arc<[u8]>,
     face_check: Arc<[u8]>,
     embedder: Arc<[u8]>,
+    spec: &'static EmbedderSpec,
     provider: Provider,
 }
 
 impl Models {
-    /// Load and verify the detector and embedder from `dir` (see [`models::models_dir`]).
-    pub fn load(dir: &Path, provider: Provider) -> Result<Self> {
+    /// Load and verify the detector and the embedder `spec` (shipped models from `dir`, see
+    /// [`models::models_dir`]; installed ones from [`models::user_models_dir`]).
+    pub fn load(dir: &Path, provider: Provider, spec: &'static EmbedderSpec) -> Result<Self> {
         runtime::init()?;
         Ok(Self {
             detector: models::load_verified(&models::DETECTOR, dir)?,
             face_check: models::load_verified(&models::FACE_CHECK, dir)?,
-            embedder: models::load_verified(&models::EMBEDDER, dir)?,
+            embedder: models::load_embedder(spec, dir)?,
+            spec,
             provider,
         })
     }
 
-    /// Load from the default models folder.
+    /// Load from the default models folder with the catalogue's default embedder.
     pub fn load_default() -> Result<Self> {
-        Self::load(&models::models_dir(), Provider::Auto)
+        Self::load_for(models::DEFAULT_EMBEDDER)
+    }
+
+    /// Load from the default models folder with embedder `spec`.
+    pub fn load_for(spec: &'static EmbedderSpec) -> Result<Self> {
+        Self::load(&models::models_dir(), Provider::Auto, spec)
+    }
+
+    /// The embedder these models embed with.
+    pub fn embedder_spec(&self) -> &'static EmbedderSpec {
+        self.spec
     }
 
     /// Build one thread's detector and embedder sessions.
     pub fn engine(&self) -> Result<FaceEngine> {
         Ok(FaceEngine {
             detector: detect::Detector::new(&self.detector, &self.face_check, self.provider)?,
-            embedder: embed::Embedder::new(&self.embedder, self.provider)?,
+            embedder: self.embedder()?,
         })
+    }
+
+    /// Build one thread's embedder session alone (re-embedding needs no detector).
+    pub fn embedder(&self) -> Result<embed::Embedder> {
+        embed::Embedder::new(self.spec, &self.embedder, self.provider)
     }
 }
 
@@ -67,7 +87,11 @@ impl FaceEngine {
                 models::FACE_CHECK.id,
                 self.detector.face_check_provider()
             ),
-            format!("{}: {}", models::EMBEDDER.id, self.embedder.provider()),
+            format!(
+                "{}: {}",
+                self.embedder.spec().id(),
+                self.embedder.provider()
+            ),
         ]
     }
 }

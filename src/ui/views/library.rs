@@ -131,6 +131,17 @@ fn scan_panel(ui: &mut Ui, rt: &mut Runtime, has_folders: bool) {
                 o.photos_indexed as f64 / o.seconds.max(1e-9)
             ));
         }
+        Some(ScanResult::Upgraded(o)) => {
+            ui.label(RichText::new(if o.cancelled {
+                format!("Upgrade stopped — {} is still in use; upgrade again to resume.", o.from)
+            } else {
+                format!("Upgrade finished: the library now uses {}.", o.model)
+            }));
+            ui.label(format!(
+                "{} faces: {} re-embedded from their photos, {} mapped from {} (photo unreachable), {} left out of grouping (they keep their person); {} people; {:.1} s.",
+                o.faces, o.reembedded, o.mapped, o.from, o.left_out, o.people, o.seconds
+            ));
+        }
         Some(ScanResult::Failed(e)) => {
             ui.colored_label(
                 egui::Color32::from_rgb(220, 80, 70),

@@ -12,6 +12,40 @@ use super::{empty_state, face_tile};
 const THUMB: f32 = 112.0;
 const CELL: Vec2 = Vec2::new(132.0, 160.0);
 
+/// Said once, plainly: a better embedder is available and what upgrading does.
+fn model_notice(ui: &mut Ui, saved: &Saved, rt: &mut Runtime) {
+    let Some(lib) = &rt.library else { return };
+    let Some(better) = lib.better_model else {
+        return;
+    };
+    if saved.model_notice_seen.iter().any(|m| m == better.id()) || lib.stats.faces == 0 {
+        return;
+    }
+    let (current, faces) = (lib.model.name, lib.stats.faces);
+    let scanning = rt.scanning();
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        ui.label(RichText::new(format!("A better face model is available: {}", better.name)).strong());
+        ui.label(format!(
+            "This library uses {current}. Upgrading re-computes the {faces} faces' fingerprints with {} from the face positions already stored — no photo is scanned again, and every name, merge and answer you gave is kept. Your photos are not changed.",
+            better.name
+        ));
+        ui.horizontal(|ui| {
+            if ui
+                .add_enabled(!scanning, egui::Button::new(format!("Upgrade to {}", better.name)))
+                .clicked()
+            {
+                rt.commands.push(Command::Upgrade(better.id().to_string()));
+                rt.commands.push(Command::ModelNoticeSeen(better.id().to_string()));
+                rt.commands.push(Command::Show(super::super::state::View::Library));
+            }
+            if ui.button("Not now").on_hover_text("Settings → Face model can upgrade later").clicked() {
+                rt.commands.push(Command::ModelNoticeSeen(better.id().to_string()));
+            }
+        });
+    });
+    ui.add_space(6.0);
+}
+
 /// Draw the people view.
 pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
     ui.horizontal(|ui| {
@@ -34,6 +68,7 @@ pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
         }
     });
     ui.separator();
+    model_notice(ui, saved, rt);
     let Some(lib) = &rt.library else {
         ui.spinner();
         return;

@@ -69,7 +69,7 @@ pub fn show(ui: &mut Ui, _saved: &mut Saved, rt: &mut Runtime) {
         ui.label(format!(
             "distance {:.2} — {}",
             s.distance,
-            crate::verify::confidence(s.distance).meaning()
+            crate::verify::confidence(&rt.model().thresholds, s.distance).meaning()
         ));
         ui.add_space(10.0);
         ui.horizontal(|ui| {

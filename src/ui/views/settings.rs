@@ -34,16 +34,21 @@ pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
     egui::Grid::new("cluster-settings")
         .num_columns(2)
         .show(ui, |ui| {
-            let l = ui.label("Same-person threshold (distance)");
-            ui.add(egui::Slider::new(&mut rt.views.threshold, 0.30..=0.70).step_by(0.01))
-                .labelled_by(l.id);
+            let cut = rt.model().thresholds.linkage;
+            let l = ui.label("Grouping: split more ← → merge more");
+            ui.add(
+                egui::Slider::new(&mut rt.views.threshold, -0.20..=0.20)
+                    .step_by(0.01)
+                    .custom_formatter(move |v, _| format!("{v:+.2} (cut {:.2})", cut + v as f32)),
+            )
+            .labelled_by(l.id);
             ui.end_row();
             let l = ui.label("Minimum face size (pixels)");
             ui.add(egui::Slider::new(&mut rt.views.min_face_px, 12.0..=160.0).step_by(1.0))
                 .labelled_by(l.id);
             ui.end_row();
         });
-    ui.small("Lower thresholds split people more; higher ones merge more. Your names and decisions are always kept.");
+    ui.small("Added to the face model's measured same-person cut: lower splits people more, higher merges more. Your names and decisions are always kept.");
     ui.horizontal(|ui| {
         let (threshold, min_face_px) = (rt.views.threshold, rt.views.min_face_px);
         if ui.button("Preview").clicked() {
@@ -66,6 +71,8 @@ pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
             ui.label(p);
         }
     });
+    ui.add_space(10.0);
+    models(ui, rt);
     ui.add_space(10.0);
     ui.label(RichText::new("Face engine").strong());
     match &rt.engine {
@@ -95,4 +102,78 @@ pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
     ui.add_space(10.0);
     ui.label(RichText::new("Keyboard").strong());
     ui.label("Ctrl+1…6 views · Ctrl+Z undo · arrows + Enter in the people grid · Esc back · Y/N/space review · S/D/space verify · Ctrl+A select all faces");
+}
+
+/// The face models: which one the library uses, upgrading (progress and Cancel in the Library
+/// view, like a scan), installing the user-installable one.
+fn models(ui: &mut Ui, rt: &mut Runtime) {
+    ui.label(RichText::new("Face model").strong());
+    let Some(lib) = &rt.library else {
+        ui.spinner();
+        return;
+    };
+    let (active, infos) = (lib.model, lib.models.clone());
+    let busy = rt.scanning();
+    egui::Grid::new("models").num_columns(4).show(ui, |ui| {
+        for m in &infos {
+            let spec = m.spec;
+            let is_active = spec.id() == active.id();
+            ui.label(if is_active {
+                RichText::new(format!("● {}", spec.name)).strong()
+            } else {
+                RichText::new(format!("○ {}", spec.name))
+            });
+            ui.label(format!(
+                "{}-d, {} bytes per face, {}",
+                spec.dims,
+                spec.bytes_per_face(),
+                spec.licence
+            ));
+            if is_active {
+                ui.label("in use");
+            } else if m.installed {
+                let label = if m.vectors > 0 {
+                    "Switch to this model"
+                } else {
+                    "Upgrade to this model"
+                };
+                if ui
+                    .add_enabled(!busy, egui::Button::new(label))
+                    .on_hover_text("Re-embed every face from its stored position (no re-scan); every name and decision is kept; Cancel in the Library view, and it resumes")
+                    .clicked()
+                {
+                    rt.commands.push(Command::Upgrade(spec.id().to_string()));
+                    rt.commands.push(Command::Show(super::super::state::View::Library));
+                }
+            } else {
+                ui.label("not installed");
+            }
+            ui.label(if m.vectors > 0 {
+                format!("{} faces embedded", m.vectors)
+            } else {
+                String::new()
+            });
+            ui.end_row();
+        }
+    });
+    if let Some(m) = infos.iter().find(|m| !m.installed && m.spec.install.is_some()) {
+        let spec = m.spec;
+        ui.horizontal(|ui| {
+            let l = ui.label(format!("Install {} from folder", spec.name));
+            ui.add(
+                egui::TextEdit::singleline(&mut rt.views.model_folder)
+                    .hint_text("folder with Intel's .xml + .bin, or the .onnx")
+                    .desired_width(320.0),
+            )
+            .labelled_by(l.id);
+            let from = rt.views.model_folder.trim().to_string();
+            if ui.button("Install").clicked() {
+                rt.commands.push(Command::InstallModel {
+                    id: spec.id().to_string(),
+                    from: (!from.is_empty()).then(|| from.into()),
+                });
+            }
+        });
+        ui.small("With the folder empty, Install downloads Intel's files (needs internet once). Every file is checked against its published checksum.");
+    }
 }

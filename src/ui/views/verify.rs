@@ -60,8 +60,8 @@ pub fn show(ui: &mut Ui, _saved: &mut Saved, rt: &mut Runtime) {
     }
 }
 
-fn meaning_color(distance: f32) -> egui::Color32 {
-    match crate::verify::confidence(distance) {
+fn meaning_color(c: crate::verify::Confidence) -> egui::Color32 {
+    match c {
         crate::verify::Confidence::VeryLikelySame => egui::Color32::from_rgb(90, 190, 110),
         crate::verify::Confidence::Uncertain => egui::Color32::from_rgb(230, 180, 60),
         crate::verify::Confidence::Different => egui::Color32::from_rgb(220, 90, 80),
@@ -106,20 +106,17 @@ fn pairs(ui: &mut Ui, rt: &mut Runtime) {
             });
         }
     });
+    let t = rt.model().thresholds;
+    let c = crate::verify::confidence(&t, p.distance);
     ui.vertical_centered(|ui| {
         ui.label(
-            RichText::new(format!(
-                "distance {:.2} — {}",
-                p.distance,
-                crate::verify::confidence(p.distance).meaning()
-            ))
-            .size(18.0)
-            .color(meaning_color(p.distance)),
+            RichText::new(format!("distance {:.2} — {}", p.distance, c.meaning()))
+                .size(18.0)
+                .color(meaning_color(c)),
         );
         ui.small(format!(
             "Below {:.2}: very likely the same person; above {:.2}: different people.",
-            crate::settings::VERIFY_UNCERTAIN_LOW,
-            crate::settings::VERIFY_UNCERTAIN_HIGH
+            t.uncertain_low, t.uncertain_high
         ));
         ui.add_space(6.0);
         ui.horizontal(|ui| {
@@ -225,7 +222,7 @@ fn photos(ui: &mut Ui, rt: &mut Runtime) {
                 RichText::new(format!("{} (distance {:.2})", v.verdict.meaning, d))
                     .size(24.0)
                     .strong()
-                    .color(meaning_color(d)),
+                    .color(meaning_color(v.verdict.confidence)),
             );
             ui.small(format!(
                 "{} face(s) in the first photo, {} in the second; threshold {:.2}",
