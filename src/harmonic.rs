@@ -145,7 +145,8 @@ pub fn agreement(
 ) -> Option<f64> {
     let n = held_x.len().min(held_y.len());
     let mapped: Vec<Vec<f32>> = held_x.iter().take(n).map(|x| map.apply(x)).collect();
-    let (mut same, mut diff): (Vec<(usize, usize)>, Vec<(f32, usize, usize)>) = (vec![], vec![]);
+    let mut same: Vec<(usize, usize)> = vec![];
+    let mut diff: Vec<(f32, usize, usize)> = vec![];
     for i in 0..n {
         for j in i + 1..n {
             let d = embed::distance(held_y[i], held_y[j]);
@@ -160,7 +161,8 @@ pub fn agreement(
         return None;
     }
     let stride = (diff.len() / same.len()).max(1);
-    let diff: Vec<(f32, usize, usize)> = diff.into_iter().step_by(stride).take(same.len()).collect();
+    let diff: Vec<(f32, usize, usize)> =
+        diff.into_iter().step_by(stride).take(same.len()).collect();
     let mut agree = 0usize;
     let total = same.len() + diff.len();
     for &(i, j) in &same {

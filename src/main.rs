@@ -234,7 +234,9 @@ fn run(cli: Cli) -> Result<()> {
         } => engine::verify(&ctx, &photo_a, &photo_b, model.as_deref()),
         Command::Models { what } => match what {
             None => models::list(&ctx),
-            Some(ModelsCommand::Install { id, from }) => models::install(&ctx, &id, from.as_deref()),
+            Some(ModelsCommand::Install { id, from }) => {
+                models::install(&ctx, &id, from.as_deref())
+            }
             Some(ModelsCommand::Prune { id }) => models::prune(&ctx, &id),
         },
         Command::Upgrade { model, threads } => models::upgrade(&ctx, &model, threads),

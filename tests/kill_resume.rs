@@ -90,7 +90,11 @@ fn kill_and_finish(
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         let done = progress();
-        eprintln!("kill {} after {:.2} s: {done} committed", k + 1, at.as_secs_f64());
+        eprintln!(
+            "kill {} after {:.2} s: {done} committed",
+            k + 1,
+            at.as_secs_f64()
+        );
         committed.push(done);
     }
     assert!(start().wait().unwrap().success());
@@ -180,7 +184,10 @@ fn killed_upgrades_resume_to_the_same_result() {
     std::fs::copy(&base, &killed).unwrap();
 
     let t = Instant::now();
-    assert!(upgrade(&reference, MOBILEFACENET.id()).wait().unwrap().success());
+    assert!(upgrade(&reference, MOBILEFACENET.id())
+        .wait()
+        .unwrap()
+        .success());
     let full = t.elapsed();
     eprintln!("uninterrupted upgrade: {:.1} s", full.as_secs_f64());
     let committed = kill_and_finish(
@@ -209,7 +216,10 @@ fn killed_upgrades_resume_to_the_same_result() {
     }
     assert_eq!(got_g, want_g, "people differ");
     let store = Store::open(&killed).unwrap();
-    assert_eq!(store.active_embedder().unwrap().as_deref(), Some(MOBILEFACENET.id()));
+    assert_eq!(
+        store.active_embedder().unwrap().as_deref(),
+        Some(MOBILEFACENET.id())
+    );
     assert_eq!(store.integrity_check().unwrap(), "ok");
 }
 

@@ -46,11 +46,9 @@ fn v2_library_is_quantised_in_place_and_keeps_its_model_and_decisions() {
         conn.execute_batch(include_str!("fixtures/schema_v2.sql"))
             .unwrap();
         let blob: Vec<u8> = conn
-            .query_row(
-                "SELECT vector FROM embeddings WHERE face_id = 1",
-                [],
-                |r| r.get(0),
-            )
+            .query_row("SELECT vector FROM embeddings WHERE face_id = 1", [], |r| {
+                r.get(0)
+            })
             .unwrap();
         (likeness::store::blob_to_f32s(&blob), blob.len())
     };
@@ -74,11 +72,9 @@ fn v2_library_is_quantised_in_place_and_keeps_its_model_and_decisions() {
     }
     let bytes: i64 = rusqlite::Connection::open(&path)
         .unwrap()
-        .query_row(
-            "SELECT max(length(vector)) FROM embeddings",
-            [],
-            |r| r.get(0),
-        )
+        .query_row("SELECT max(length(vector)) FROM embeddings", [], |r| {
+            r.get(0)
+        })
         .unwrap();
     assert_eq!(bytes, 128);
     // People, names, rejections and answers are untouched.

@@ -603,11 +603,15 @@ fn old_library_is_offered_the_better_model_and_upgrades_keeping_names() {
     wait(&mut h, "the first snapshot", 20, idle_library);
     h.run_steps(2);
     h.get_by_label_contains("A better face model is available");
-    h.get_by_role_and_label(Role::Button, &format!("Upgrade to {}", DEFAULT_EMBEDDER.name))
-        .click();
+    h.get_by_role_and_label(
+        Role::Button,
+        &format!("Upgrade to {}", DEFAULT_EMBEDDER.name),
+    )
+    .click();
     wait(&mut h, "the upgrade", 300, |a| {
-        a.runtime()
-            .is_some_and(|r| matches!(r.last_scan, Some(ScanResult::Upgraded(_))) && r.scan.is_none())
+        a.runtime().is_some_and(|r| {
+            matches!(r.last_scan, Some(ScanResult::Upgraded(_))) && r.scan.is_none()
+        })
     });
     wait(&mut h, "the refreshed library", 20, |a| {
         a.runtime()

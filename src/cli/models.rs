@@ -57,8 +57,16 @@ pub fn list(ctx: &Ctx) -> Result<()> {
                 e.dims,
                 format!("{:?}", e.metric).to_lowercase(),
                 e.bytes_per_face(),
-                if models::is_installed(e) { "installed" } else { "not installed" },
-                if stored > 0 { format!(", {stored} vectors in this library") } else { String::new() }
+                if models::is_installed(e) {
+                    "installed"
+                } else {
+                    "not installed"
+                },
+                if stored > 0 {
+                    format!(", {stored} vectors in this library")
+                } else {
+                    String::new()
+                }
             );
         }
         s + "(* active in this library)"

@@ -223,7 +223,11 @@ pub fn eval_clusters(
     let spec = ctx.embedder(model)?;
     let models = Models::load_for(spec)?;
     let base = ClusterSettings::for_model(spec);
-    let eps: Vec<f32> = if eps.is_empty() { vec![base.eps] } else { eps.to_vec() };
+    let eps: Vec<f32> = if eps.is_empty() {
+        vec![base.eps]
+    } else {
+        eps.to_vec()
+    };
     let cut: Vec<f32> = if cut.is_empty() {
         vec![base.linkage_threshold]
     } else {

@@ -186,7 +186,9 @@ fn run(
     }
     let mut reports = Vec::with_capacity(grid.len());
     for settings in grid {
-        reports.push(score(&mut store, labels, models, *settings, cancel, progress)?);
+        reports.push(score(
+            &mut store, labels, models, *settings, cancel, progress,
+        )?);
     }
     let mut first = reports
         .first()
@@ -213,8 +215,7 @@ fn score(
         let ids: Vec<i64> = w.people()?.iter().map(|p| p.id).collect();
         ids.iter().try_for_each(|&id| w.delete_person(id))
     })?;
-    let outcome =
-        people::recluster(store, model, &settings, Mode::Full, cancel, progress)?;
+    let outcome = people::recluster(store, model, &settings, Mode::Full, cancel, progress)?;
     let mut pred: Vec<i64> = Vec::with_capacity(labels.len());
     let mut truth: Vec<&str> = Vec::with_capacity(labels.len());
     let (mut no_face, mut labelled_unassigned) = (0, 0);

@@ -45,7 +45,10 @@ pub fn make(
         .map(|l| l.0)
         .collect();
     if faces.is_empty() {
-        return Err(Error::Invalid(format!("{} lists no photos", labels.display())));
+        return Err(Error::Invalid(format!(
+            "{} lists no photos",
+            labels.display()
+        )));
     }
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let height = ((megapixels * 1e6 * 3.0 / 4.0).sqrt()).round() as u32;

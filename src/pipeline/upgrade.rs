@@ -212,7 +212,12 @@ fn reembed(
     let chips: Vec<Vec<f32>> = p
         .faces
         .iter()
-        .map(|f| embedder.chip(&d.image, &f.landmarks.map(|q| [q[0] * d.scale, q[1] * d.scale])))
+        .map(|f| {
+            embedder.chip(
+                &d.image,
+                &f.landmarks.map(|q| [q[0] * d.scale, q[1] * d.scale]),
+            )
+        })
         .collect();
     let v = embedder.embed(&chips).map_err(|e| e.to_string())?;
     Ok(p.faces.iter().map(|f| f.face_id).zip(v).collect())
@@ -277,9 +282,9 @@ fn bridge(
             fitted_on: pairs.len() as u64,
             accuracy: agreement.unwrap_or(0.0),
         })?;
-        orphans
-            .iter()
-            .try_for_each(|(face, x)| w.put_embedding(*face, to.id(), &map.apply(x), Origin::Mapped))
+        orphans.iter().try_for_each(|(face, x)| {
+            w.put_embedding(*face, to.id(), &map.apply(x), Origin::Mapped)
+        })
     })?;
     Ok((n, no_vector.saturating_sub(n), agreement))
 }

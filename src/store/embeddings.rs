@@ -7,6 +7,9 @@ use super::{now, Store, Writer};
 use crate::error::Result;
 use crate::vision::embed::Quantized;
 
+/// `(face id, photo id, vector of model a, vector of model b)`: one face seen by two models.
+pub type PairedVectors = (i64, i64, Vec<f32>, Vec<f32>);
+
 /// Where a stored vector came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
@@ -172,7 +175,7 @@ impl Store {
 
     /// Faces with model-made vectors of both `a` and `b`: `(face id, photo id, vector a,
     /// vector b)`, by face id (to fit and test a map).
-    pub fn paired_vectors(&self, a: &str, b: &str) -> Result<Vec<(i64, i64, Vec<f32>, Vec<f32>)>> {
+    pub fn paired_vectors(&self, a: &str, b: &str) -> Result<Vec<PairedVectors>> {
         let mut st = self.conn().prepare(
             "SELECT x.face_id, f.photo_id, x.vector, x.scale, y.vector, y.scale
              FROM embeddings x JOIN embeddings y ON y.face_id = x.face_id
@@ -308,7 +311,13 @@ impl Writer<'_> {
         self.tx.execute(
             "INSERT OR REPLACE INTO embeddings (face_id, model_id, vector, scale, origin)
              VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![face_id, model_id, q.bytes(), q.scale as f64, origin.as_str()],
+            params![
+                face_id,
+                model_id,
+                q.bytes(),
+                q.scale as f64,
+                origin.as_str()
+            ],
         )?;
         Ok(())
     }

@@ -251,9 +251,7 @@ pub fn suggestions(store: &Store) -> Result<Vec<Suggestion>, String> {
     named.truncate(SUGGESTION_PEOPLE);
     let mut all = Vec::new();
     for p in &named {
-        for f in
-            people::faces_for_person(store, model, p.id, SUGGESTIONS_PER_PERSON).map_err(s)?
-        {
+        for f in people::faces_for_person(store, model, p.id, SUGGESTIONS_PER_PERSON).map_err(s)? {
             all.push((
                 f.distance,
                 f.face_id,

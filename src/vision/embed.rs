@@ -195,7 +195,9 @@ mod tests {
 
     #[test]
     fn quantisation_is_one_byte_per_dimension_and_close() {
-        let v: Vec<f32> = (0..128).map(|i| ((i * 37 % 101) as f32 - 50.0) / 80.0).collect();
+        let v: Vec<f32> = (0..128)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 80.0)
+            .collect();
         let q = Quantized::new(&v);
         assert_eq!(q.bytes().len(), 128);
         let back = Quantized::from_bytes(&q.bytes(), q.scale).dequantize();
@@ -205,7 +207,10 @@ mod tests {
         }
         // Extremes are exact and zero stays zero.
         assert!(q.q.iter().any(|&x| x.abs() == 127));
-        assert!(Quantized::new(&[0.0; 4]).dequantize().iter().all(|&x| x == 0.0));
+        assert!(Quantized::new(&[0.0; 4])
+            .dequantize()
+            .iter()
+            .all(|&x| x == 0.0));
     }
 
     #[test]

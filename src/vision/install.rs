@@ -42,7 +42,10 @@ pub fn install(spec: &EmbedderSpec, from: Option<&Path>, dest_dir: &Path) -> Res
     if spec.delivery != Delivery::Installable {
         return Err(fail(
             spec,
-            format!("{} ships with Likeness; there is nothing to install", spec.name),
+            format!(
+                "{} ships with Likeness; there is nothing to install",
+                spec.name
+            ),
         ));
     }
     let Some(source) = spec.install.as_ref() else {
@@ -138,11 +141,14 @@ fn originals_in(spec: &EmbedderSpec, source: &InstallSource, dir: &Path) -> Resu
                 .map(|e| e.path().join(name)),
         );
         let Some(path) = candidates.into_iter().find(|p| p.is_file()) else {
-            return Err(fail(spec, format!(
-                "{} holds neither {} nor {name}; point --from at the folder with Intel's files",
-                dir.display(),
-                spec.model.file
-            )));
+            return Err(fail(
+                spec,
+                format!(
+                    "{} holds neither {} nor {name}; point --from at the folder with Intel's files",
+                    dir.display(),
+                    spec.model.file
+                ),
+            ));
         };
         check_sha384(spec, &path, sha384)?;
         out.push(path);
@@ -181,7 +187,12 @@ fn download(spec: &EmbedderSpec, source: &InstallSource, work: &Path) -> Result<
             .arg(&url)
             .arg(&path)
             .output()
-            .map_err(|e| fail(spec, format!("could not run {} ({e}); install Python 3", python())))?;
+            .map_err(|e| {
+                fail(
+                    spec,
+                    format!("could not run {} ({e}); install Python 3", python()),
+                )
+            })?;
         if !run.status.success() {
             let why = String::from_utf8_lossy(&run.stderr);
             let last = why.trim().lines().last().unwrap_or("").to_string();
@@ -210,9 +221,12 @@ fn converter_env(spec: &EmbedderSpec, source: &InstallSource) -> Result<PathBuf>
     let _ = std::fs::remove_dir_all(&venv);
     std::fs::create_dir_all(&base).map_err(|e| Error::io(&base, e))?;
     let step = |cmd: &mut Command, what: &str| -> Result<()> {
-        let out = cmd
-            .output()
-            .map_err(|e| fail(spec, format!("could not run {what} ({e}); install Python 3 with venv and pip")))?;
+        let out = cmd.output().map_err(|e| {
+            fail(
+                spec,
+                format!("could not run {what} ({e}); install Python 3 with venv and pip"),
+            )
+        })?;
         if !out.status.success() {
             let why = String::from_utf8_lossy(&out.stderr);
             let last = why.trim().lines().last().unwrap_or("").to_string();
@@ -267,7 +281,10 @@ fn convert(
     if !run.status.success() || !out.is_file() {
         let why = String::from_utf8_lossy(&run.stderr);
         let last = why.trim().lines().last().unwrap_or("").to_string();
-        return Err(fail(spec, format!("converting Intel's files failed ({last}); nothing was installed")));
+        return Err(fail(
+            spec,
+            format!("converting Intel's files failed ({last}); nothing was installed"),
+        ));
     }
     Ok(())
 }

@@ -274,9 +274,9 @@ pub const FACE_REID_0095: EmbedderSpec = EmbedderSpec {
         template: [
             [0.315_568_75 * 128.0, 0.461_574_1 * 128.0],
             [0.682_622_9 * 128.0, 0.461_574_1 * 128.0],
-            [0.500_262_5 * 128.0, 0.640_505_36 * 128.0],
+            [0.500_262_5 * 128.0, 0.640_505_4 * 128.0],
             [0.349_471_88 * 128.0, 0.824_691_96 * 128.0],
-            [0.653_436_46 * 128.0, 0.824_691_96 * 128.0],
+            [0.653_436_5 * 128.0, 0.824_691_96 * 128.0],
         ],
         dlib_convention: false,
     },
@@ -478,11 +478,25 @@ mod tests {
         assert_eq!(ids.len(), EMBEDDERS.len(), "duplicate ids");
         for e in EMBEDDERS {
             let t = &e.thresholds;
-            assert!(t.uncertain_low < t.verify && t.verify < t.uncertain_high, "{}", e.id());
-            assert!(t.cluster_eps <= t.linkage && t.linkage <= t.verify, "{}", e.id());
+            assert!(
+                t.uncertain_low < t.verify && t.verify < t.uncertain_high,
+                "{}",
+                e.id()
+            );
+            assert!(
+                t.cluster_eps <= t.linkage && t.linkage <= t.verify,
+                "{}",
+                e.id()
+            );
             assert_eq!(e.install.is_some(), e.delivery == Delivery::Installable);
         }
-        assert!(embedder("nope").unwrap_err().to_string().contains("mobilefacenet"));
-        assert_eq!(embedder(DEFAULT_EMBEDDER.id()).unwrap().delivery, Delivery::Shipped);
+        assert!(embedder("nope")
+            .unwrap_err()
+            .to_string()
+            .contains("mobilefacenet"));
+        assert_eq!(
+            embedder(DEFAULT_EMBEDDER.id()).unwrap().delivery,
+            Delivery::Shipped
+        );
     }
 }

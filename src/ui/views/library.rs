@@ -133,7 +133,10 @@ fn scan_panel(ui: &mut Ui, rt: &mut Runtime, has_folders: bool) {
         }
         Some(ScanResult::Upgraded(o)) => {
             ui.label(RichText::new(if o.cancelled {
-                format!("Upgrade stopped — {} is still in use; upgrade again to resume.", o.from)
+                format!(
+                    "Upgrade stopped — {} is still in use; upgrade again to resume.",
+                    o.from
+                )
             } else {
                 format!("Upgrade finished: the library now uses {}.", o.model)
             }));

@@ -156,7 +156,10 @@ fn models(ui: &mut Ui, rt: &mut Runtime) {
             ui.end_row();
         }
     });
-    if let Some(m) = infos.iter().find(|m| !m.installed && m.spec.install.is_some()) {
+    if let Some(m) = infos
+        .iter()
+        .find(|m| !m.installed && m.spec.install.is_some())
+    {
         let spec = m.spec;
         ui.horizontal(|ui| {
             let l = ui.label(format!("Install {} from folder", spec.name));
