@@ -108,6 +108,27 @@ fn purity(store: &Store) -> f64 {
     right as f64 / all.max(1) as f64
 }
 
+/// The people holding more than one identity, with their counts (for failure messages).
+fn mixed_people(store: &Store) -> Vec<String> {
+    let mut by_person: HashMap<i64, HashMap<String, usize>> = HashMap::new();
+    for (path, face) in centre_faces(store) {
+        if let Some(p) = store.face_state(face).unwrap().and_then(|s| s.person_id) {
+            *by_person
+                .entry(p)
+                .or_default()
+                .entry(identity(&path))
+                .or_default() += 1;
+        }
+    }
+    let mut out: Vec<String> = by_person
+        .into_iter()
+        .filter(|(_, v)| v.len() > 1)
+        .map(|(p, v)| format!("person {p}: {v:?}"))
+        .collect();
+    out.sort();
+    out
+}
+
 fn face_ids(store: &Store) -> Vec<i64> {
     store
         .face_photos()
@@ -255,6 +276,7 @@ fn upgrades_keep_every_face_and_decision() {
     assert_decisions_hold(&store, &d0);
     let ids0: Vec<i64> = face_ids(&store);
     let purity0 = purity(&store);
+    let mixed0 = mixed_people(&store);
 
     // Some photos go offline: their faces cannot be re-embedded.
     let mut offline_faces: Vec<(i64, Option<i64>)> = Vec::new();
@@ -280,16 +302,22 @@ fn upgrades_keep_every_face_and_decision() {
     let d1 = decided(&store);
     assert_eq!(d1, d0, "decisions changed");
     assert_decisions_hold(&store, &d1);
+    // Offline faces keep their person; one nobody had placed may find one through its mapped
+    // vector (that is what the bridge is for), never without a vector.
     for &(f, p) in &offline_faces {
-        assert_eq!(
-            store.face_state(f).unwrap().unwrap().person_id,
-            p,
-            "offline face {f} lost its person"
-        );
+        let now = store.face_state(f).unwrap().unwrap().person_id;
+        if p.is_some() || o.mapped == 0 {
+            assert_eq!(now, p, "offline face {f} changed person (mapped: {})", o.mapped);
+        }
     }
     let purity1 = purity(&store);
     eprintln!("purity: dlib {purity0:.4}, mobilefacenet {purity1:.4}");
-    assert!(purity1 >= purity0, "{purity1} < {purity0}");
+    assert!(
+        purity1 >= purity0,
+        "{purity1} < {purity0}; mixed people before: {:?}; after: {:?}",
+        mixed0,
+        mixed_people(&store)
+    );
     // Nothing compares vectors of two models: each model's vectors are complete or absent.
     assert!(
         store.faces_without_any_vector(MOBILEFACENET.id()).unwrap() as usize <= offline_faces.len()

@@ -223,3 +223,31 @@ fn no_to_a_suggestion_is_remembered_and_undoable() {
     // A person that does not exist is refused.
     assert!(people::reject_from(&mut store, loose, 999_999).is_err());
 }
+
+#[test]
+fn one_moved_face_does_not_drag_its_look_alikes_into_another_person() {
+    // The user moves one face of B into A (a lookalike, a child, or a mistake: theirs to say).
+    // A full re-cluster keeps that face in A and B's other faces in B: one pinned face must not
+    // merge two people silently.
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("l.db")).unwrap();
+    let per = 8;
+    let f = build(&mut store, per, 0);
+    recluster(&mut store, Mode::Full);
+    let (a, b) = (
+        person_of(&store, f[1]).unwrap(),
+        person_of(&store, f[per + 1]).unwrap(),
+    );
+    assert_ne!(a, b);
+    people::move_face(&mut store, f[per + 3], a).unwrap();
+    for mode in [Mode::Full, Mode::Incremental, Mode::Full] {
+        recluster(&mut store, mode);
+        assert_eq!(person_of(&store, f[per + 3]), Some(a), "{mode:?}");
+        for k in (per + 1..2 * per).filter(|&k| k != per + 3) {
+            assert_eq!(person_of(&store, f[k]), Some(b), "face {k} after {mode:?}");
+        }
+        for k in 1..per {
+            assert_eq!(person_of(&store, f[k]), Some(a), "face {k} after {mode:?}");
+        }
+    }
+}

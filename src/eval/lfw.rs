@@ -279,7 +279,8 @@ pub fn evaluate(
 
 /// The distances around the threshold where decisions are unreliable: the largest `low` with
 /// at least `purity` of the pairs below it the same person, and the smallest `high` with at
-/// least `purity` of the pairs above it different people.
+/// least `purity` of the pairs above it different people. With a good model the two regions
+/// overlap (`low` > `high`): the band is then the overlap, given low end first.
 pub fn band(pairs: &[(usize, Option<f32>, bool)], purity: f64) -> [f32; 2] {
     let mut s: Vec<(f32, bool)> = pairs.iter().filter_map(|p| p.1.map(|d| (d, p.2))).collect();
     s.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -299,7 +300,7 @@ pub fn band(pairs: &[(usize, Option<f32>, bool)], purity: f64) -> [f32; 2] {
         }
         diff += usize::from(!is_same);
     }
-    [low, high]
+    [low.min(high), low.max(high)]
 }
 
 /// For each fold k: fit the map old → new on the images of the other folds' pairs that are not

@@ -1,7 +1,8 @@
 //! Re-clustering: turn the faces of the active model into people without ever overriding a
 //! user decision. Incremental (default): unassigned faces first join existing people, the rest
 //! are clustered among themselves. Full: every machine assignment is recomputed, and the new
-//! groups take over the old people's ids by overlap. Pinned faces never move in either.
+//! groups take over the old people's ids by overlap. Pinned faces never move in either, and a
+//! full run leaves faces with a mapped vector (photo offline at an upgrade) in their person.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
@@ -167,12 +168,17 @@ fn one_pass(
     // did not match a person (incremental).
     let free: Vec<usize> = match mode {
         Mode::Full => {
+            // A vector guessed through the harmonic map is good enough to place a face nobody
+            // placed, not to take a face away from its person: those keep theirs.
+            let kept = |k: usize| facts.owner[k].is_some() || (faces[k].mapped && old[k].is_some());
             for (k, n) in new.iter_mut().enumerate() {
-                if facts.owner[k].is_none() {
+                if !kept(k) {
                     *n = None;
                 }
             }
-            (0..faces.len()).collect()
+            (0..faces.len())
+                .filter(|&k| facts.owner[k].is_some() || !kept(k))
+                .collect()
         }
         Mode::Incremental => {
             let matched = match_to_people(&faces, &points, &facts, &mut new, s, cancel)?;
@@ -217,8 +223,11 @@ fn one_pass(
     )?;
     outcome.clusters = c.groups;
 
-    // Groups → people: a group holding pinned faces belongs to their person; the others take
-    // the old person they overlap most (full) or become new people.
+    // Groups → people. A group holding pinned faces goes to the person most of its faces are
+    // in: pinned faces vote for their person, the others for the one they were in. One face
+    // the user moved must not drag the 30 look-alikes of another person after it (that would
+    // merge two people silently); a group the user confirmed goes to the user's person. The
+    // others take the old person they overlap most (full) or become new people.
     let mut groups: Vec<Vec<usize>> = vec![Vec::new(); c.groups];
     for (k, l) in c.labels.iter().enumerate() {
         if let Some(g) = l {
@@ -228,11 +237,14 @@ fn one_pass(
     let mut target: Vec<Option<i64>> = groups
         .iter()
         .map(|g| {
-            let mut count: HashMap<i64, usize> = HashMap::new();
-            for o in g.iter().filter_map(|&i| facts.owner[i]) {
-                *count.entry(o).or_default() += 1;
+            if g.iter().all(|&i| facts.owner[i].is_none()) {
+                return None;
             }
-            count.into_iter().max_by_key(|&(o, n)| (n, -o)).map(|x| x.0)
+            let mut count: HashMap<i64, usize> = HashMap::new();
+            for p in g.iter().filter_map(|&i| facts.owner[i].or(old[i])) {
+                *count.entry(p).or_default() += 1;
+            }
+            count.into_iter().max_by_key(|&(p, n)| (n, -p)).map(|x| x.0)
         })
         .collect();
     if mode == Mode::Full {

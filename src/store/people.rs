@@ -57,6 +57,8 @@ pub struct ClusterFace {
     pub person_id: Option<i64>,
     pub assigned_by: Option<Assigner>,
     pub vector: Vec<f32>,
+    /// The vector came through a harmonic map (the photo could not be re-embedded).
+    pub mapped: bool,
 }
 
 /// A face of a person, for listing.
@@ -222,7 +224,7 @@ impl Store {
     pub fn cluster_faces(&self, model_id: &str) -> Result<Vec<ClusterFace>> {
         let mut st = self.conn().prepare(
             "SELECT f.id, f.photo_id, min(f.x2 - f.x1, f.y2 - f.y1), f.score, f.person_id,
-                    f.assigned_by, e.vector, e.scale
+                    f.assigned_by, e.vector, e.scale, e.origin = 'mapped'
              FROM embeddings e JOIN faces f ON f.id = e.face_id
              JOIN photos p ON p.id = f.photo_id
              WHERE e.model_id = ?1 AND p.status = 'indexed' ORDER BY f.id",
@@ -237,6 +239,7 @@ impl Store {
                     person_id: r.get(4)?,
                     assigned_by: Assigner::parse(r.get(5)?),
                     vector: super::embeddings::vector(&r.get::<_, Vec<u8>>(6)?, r.get(7)?),
+                    mapped: r.get(8)?,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
