@@ -307,7 +307,11 @@ fn upgrades_keep_every_face_and_decision() {
     for &(f, p) in &offline_faces {
         let now = store.face_state(f).unwrap().unwrap().person_id;
         if p.is_some() || o.mapped == 0 {
-            assert_eq!(now, p, "offline face {f} changed person (mapped: {})", o.mapped);
+            assert_eq!(
+                now, p,
+                "offline face {f} changed person (mapped: {})",
+                o.mapped
+            );
         }
     }
     let purity1 = purity(&store);
