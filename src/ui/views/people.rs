@@ -38,7 +38,7 @@ fn model_notice(ui: &mut Ui, saved: &Saved, rt: &mut Runtime) {
                 rt.commands.push(Command::ModelNoticeSeen(better.id().to_string()));
                 rt.commands.push(Command::Show(super::super::state::View::Library));
             }
-            if ui.button("Not now").on_hover_text("Settings → Face model can upgrade later").clicked() {
+            if ui.button("Not now").on_hover_text("Settings, under Face model, can upgrade later").clicked() {
                 rt.commands.push(Command::ModelNoticeSeen(better.id().to_string()));
             }
         });

@@ -35,7 +35,7 @@ pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
         .num_columns(2)
         .show(ui, |ui| {
             let cut = rt.model().thresholds.linkage;
-            let l = ui.label("Grouping: split more ← → merge more");
+            let l = ui.label("Grouping (lower splits more, higher merges more)");
             ui.add(
                 egui::Slider::new(&mut rt.views.threshold, -0.20..=0.20)
                     .step_by(0.01)
@@ -118,10 +118,11 @@ fn models(ui: &mut Ui, rt: &mut Runtime) {
         for m in &infos {
             let spec = m.spec;
             let is_active = spec.id() == active.id();
+            // Plain text: the app's fonts have no arrows or bullets (kittest panics on them).
             ui.label(if is_active {
-                RichText::new(format!("● {}", spec.name)).strong()
+                RichText::new(spec.name).strong()
             } else {
-                RichText::new(format!("○ {}", spec.name))
+                RichText::new(spec.name)
             });
             ui.label(format!(
                 "{}-d, {} bytes per face, {}",
