@@ -182,6 +182,8 @@ pub fn index(
         Some(_) => {}
         None => store.write(|w| w.set_active_embedder(model_id))?,
     }
+    // The folders scanned are the library's folders, whoever scanned them (CLI or app).
+    store.add_scanned_folders(&roots)?;
 
     progress.set_stage(Stage::Walking);
     let mut found = walk::walk(&roots, &own_dirs(), cancel);

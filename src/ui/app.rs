@@ -26,6 +26,8 @@ pub struct Message {
 
 /// A scan in progress.
 pub struct RunningScan {
+    /// What runs, for the progress line ("Scanning", "Upgrading to MobileFaceNet").
+    pub title: String,
     pub progress: Arc<Progress>,
     pub cancel: CancelToken,
     pub started: Instant,
@@ -202,6 +204,15 @@ impl Runtime {
                                 saved.view = View::People;
                             }
                         }
+                    }
+                    // A library that has people opens on them (Library is for setting up),
+                    // including one scanned from the command line.
+                    if self.library.is_none()
+                        && saved.view == View::Library
+                        && self.scan.is_none()
+                        && !lib.people.is_empty()
+                    {
+                        saved.view = View::People;
                     }
                     self.library = Some(*lib);
                     self.generation += 1;
@@ -435,6 +446,7 @@ impl App {
                         let progress = Progress::new();
                         let cancel = CancelToken::new();
                         rt.scan = Some(RunningScan {
+                            title: "Scanning".into(),
                             progress: progress.clone(),
                             cancel: cancel.clone(),
                             started: Instant::now(),
@@ -536,7 +548,10 @@ impl App {
                     if rt.scan.is_none() {
                         let progress = Progress::new();
                         let cancel = CancelToken::new();
+                        let name = crate::vision::models::embedder(&model)
+                            .map_or(model.as_str(), |m| m.name);
                         rt.scan = Some(RunningScan {
+                            title: format!("Upgrading to {name}"),
                             progress: progress.clone(),
                             cancel: cancel.clone(),
                             started: Instant::now(),

@@ -221,6 +221,14 @@ impl Worker {
     fn job(&mut self, job: Job) -> Result<(), String> {
         match job {
             Job::Refresh => {
+                // Libraries scanned from the command line before scans recorded their folders.
+                let adopted = self
+                    .store()?
+                    .adopt_photo_folders()
+                    .map_err(|e| e.to_string())?;
+                if !adopted.is_empty() {
+                    tracing::info!("folders adopted from the photos' paths: {adopted:?}");
+                }
                 let lib = load_library(self.store()?)?;
                 self.emit(Event::Library(Box::new(lib)));
             }

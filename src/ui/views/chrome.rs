@@ -66,8 +66,8 @@ pub fn status_bar(ui: &mut Ui, rt: &mut Runtime) {
             let p = s.progress.snapshot();
             ui.spinner();
             ui.label(format!(
-                "Scanning: {}/{} photos, {} faces",
-                p.done, p.total, p.faces
+                "{}: {}/{} photos, {} faces",
+                s.title, p.done, p.total, p.faces
             ));
             ui.separator();
         }

@@ -78,7 +78,7 @@ fn scan_panel(ui: &mut Ui, rt: &mut Runtime, has_folders: bool) {
                 crate::progress::Stage::Idle => "starting (loading the face models)",
                 s => s.label(),
             };
-            ui.label(RichText::new(format!("Scanning — {stage}")).strong());
+            ui.label(RichText::new(format!("{} — {stage}", s.title)).strong());
         });
         ui.add(
             ProgressBar::new(frac)
@@ -86,7 +86,7 @@ fn scan_panel(ui: &mut Ui, rt: &mut Runtime, has_folders: bool) {
                 .desired_width(ui.available_width().min(600.0)),
         );
         ui.label(format!(
-            "{:.1} photos/s · {} faces found · {} failed · {:.0} s",
+            "{:.1} photos/s · {} faces · {} failed · {:.0} s",
             p.done as f64 / secs,
             p.faces,
             p.failed,

@@ -39,7 +39,9 @@ pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
             ui.add(
                 egui::Slider::new(&mut rt.views.threshold, -0.20..=0.20)
                     .step_by(0.01)
-                    .custom_formatter(move |v, _| format!("{v:+.2} (cut {:.2})", cut + v as f32)),
+                    .custom_formatter(move |v, _| {
+                        format!("{:+.2} (cut {:.2})", v + 0.0, cut + v as f32)
+                    }),
             )
             .labelled_by(l.id);
             ui.end_row();
