@@ -95,9 +95,12 @@ pub fn eval_lfw(
             ..*spec
         }));
     }
-    let models = Models::load_for(spec)?;
+    let models = Models::load_for_evaluation(spec, dir)?;
     let from = match map_from {
-        Some(id) => Some(Models::load_for(likeness::vision::models::embedder(id)?)?),
+        Some(id) => Some(Models::load_for_evaluation(
+            likeness::vision::models::embedder(id)?,
+            dir,
+        )?),
         None => None,
     };
     let cancel = cancel_on_ctrl_c()?;

@@ -221,7 +221,7 @@ pub fn eval_clusters(
     (eps, cut, min_points): (&[f32], &[f32], &[usize]),
 ) -> Result<()> {
     let spec = ctx.embedder(model)?;
-    let models = Models::load_for(spec)?;
+    let models = Models::load_for_evaluation(spec, tsv)?;
     let base = ClusterSettings::for_model(spec);
     let eps: Vec<f32> = if eps.is_empty() {
         vec![base.eps]

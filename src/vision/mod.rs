@@ -52,6 +52,29 @@ impl Models {
         Self::load(&models::models_dir(), Provider::Auto, spec)
     }
 
+    /// As [`Models::load_for`], for an evaluation on `data`: an installable model that is not
+    /// installed is read from a `models/` folder beside the data when there is one
+    /// ([`models::evaluation_copy`]), so evaluations run without installing it.
+    pub fn load_for_evaluation(spec: &'static EmbedderSpec, data: &Path) -> Result<Self> {
+        let Some(dir) = models::evaluation_copy(spec, data) else {
+            return Self::load_for(spec);
+        };
+        tracing::info!(
+            "{} is not installed: evaluating the copy in {}",
+            spec.id(),
+            dir.display()
+        );
+        runtime::init()?;
+        let shipped = models::models_dir();
+        Ok(Self {
+            detector: models::load_verified(&models::DETECTOR, &shipped)?,
+            face_check: models::load_verified(&models::FACE_CHECK, &shipped)?,
+            embedder: models::load_verified(&spec.model, &dir)?,
+            spec,
+            provider: Provider::Auto,
+        })
+    }
+
     /// The embedder these models embed with.
     pub fn embedder_spec(&self) -> &'static EmbedderSpec {
         self.spec

@@ -425,6 +425,19 @@ pub fn load_verified(spec: &ModelSpec, dir: &Path) -> Result<Arc<[u8]>> {
     Ok(bytes.into())
 }
 
+/// For an evaluation of an installable model that is not installed: a `models/` folder beside
+/// the evaluation data (an ancestor of `data` holding `models/<file>`, as `../shared` holds
+/// `data/` and `models/`). The file is checksum-verified when loaded like any other.
+pub fn evaluation_copy(spec: &EmbedderSpec, data: &Path) -> Option<PathBuf> {
+    if spec.delivery != Delivery::Installable || is_installed(spec) {
+        return None;
+    }
+    let data = std::fs::canonicalize(data).ok()?;
+    data.ancestors()
+        .map(|a| a.join("models"))
+        .find(|d| d.join(spec.model.file).is_file())
+}
+
 /// Read an embedder's file: shipped ones as [`load_verified`]; an installable one that is not
 /// installed says how to install it.
 pub fn load_embedder(spec: &EmbedderSpec, shipped: &Path) -> Result<Arc<[u8]>> {
