@@ -574,13 +574,11 @@ fn old_library_is_offered_the_better_model_and_upgrades_keeping_names() {
             std::os::unix::fs::symlink(f, photos.join(who).join(f.file_name().unwrap())).unwrap();
         }
     }
-    // A library made by an older Likeness: the dlib embedder, a named person.
+    // A library made by an older Likeness from the command line: the dlib embedder, a named
+    // person, and no folders recorded (scans did not record theirs then).
     let db = dir.path().join("old.db");
     let named = {
         let mut store = Store::open(&db).unwrap();
-        store
-            .add_folder(&std::fs::canonicalize(&photos).unwrap().to_string_lossy())
-            .unwrap();
         let m = likeness::vision::Models::load_for(&DLIB).unwrap();
         let opts = likeness::pipeline::ScanOptions::new(vec![photos.clone()]);
         likeness::pipeline::index(&mut store, &m, &opts, &CancelToken::new(), &Progress::new())
@@ -598,10 +596,32 @@ fn old_library_is_offered_the_better_model_and_upgrades_keeping_names() {
         people::name(&mut store, p, Some("Colin")).unwrap();
         p
     };
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch(
+            "DELETE FROM folders; DELETE FROM library_meta WHERE key = 'folders_recorded';",
+        )
+        .unwrap();
     let mut h = harness(&db);
-    h.state_mut().command(Command::Show(View::People));
     wait(&mut h, "the first snapshot", 20, idle_library);
     h.run_steps(2);
+    // It opens on its people, and knows the folder its photos came from.
+    assert_eq!(h.state().saved.view, View::People);
+    let folders = &h
+        .state()
+        .runtime()
+        .unwrap()
+        .library
+        .as_ref()
+        .unwrap()
+        .folders;
+    assert_eq!(
+        folders.iter().map(|f| f.path.clone()).collect::<Vec<_>>(),
+        vec![std::fs::canonicalize(&photos)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned()]
+    );
     h.get_by_label_contains("A better face model is available");
     h.get_by_role_and_label(
         Role::Button,

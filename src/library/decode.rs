@@ -77,6 +77,48 @@ fn too_large(w: u32, h: u32) -> Option<String> {
     })
 }
 
+thread_local! {
+    /// Set while a decoder runs under [`guarded`]: its panics are expected and reported.
+    static QUIET_PANICS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Run third-party decoding code so that a panic costs one photo, not the scan: the panic
+/// becomes a failure reason, and its message goes to the debug log instead of stderr (a caught
+/// decoder bug is not a crash, and must not look like one in the terminal or under the app).
+pub fn guarded<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if QUIET_PANICS.with(std::cell::Cell::get) {
+                tracing::debug!("decoder panicked (caught, the photo is reported): {info}");
+            } else {
+                previous(info);
+            }
+        }));
+    });
+    let was = QUIET_PANICS.with(|q| q.replace(true));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    QUIET_PANICS.with(|q| q.set(was));
+    r.unwrap_or_else(|payload| {
+        let why = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(if why.is_empty() {
+            "the decoder crashed on this file".into()
+        } else {
+            format!("the decoder crashed on this file ({why})")
+        })
+    })
+}
+
+/// [`decode`] under [`guarded`]: what the scan, the upgrade and one-photo analysis call.
+pub fn decode_guarded(bytes: &[u8], max_side: u32) -> Result<Decoded, String> {
+    guarded(|| decode(bytes, max_side))
+}
+
 /// Decode `bytes` into a [`Decoded`] whose longest side is at most `max_side`. Errors are
 /// human-readable reasons, recorded with the photo.
 pub fn decode(bytes: &[u8], max_side: u32) -> Result<Decoded, String> {
@@ -258,6 +300,18 @@ pub fn face_thumbnail(img: &RgbImage, bbox: &[f32; 4], side: u32, quality: u8) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_decoder_panic_is_a_reason_not_a_crash() {
+        let r: Result<(), String> = guarded(|| panic!("index out of bounds"));
+        assert_eq!(
+            r.unwrap_err(),
+            "the decoder crashed on this file (index out of bounds)"
+        );
+        // Outside `guarded` the flag is off again (panics elsewhere still print).
+        assert!(!QUIET_PANICS.with(std::cell::Cell::get));
+        assert_eq!(guarded(|| Ok::<_, String>(3)), Ok(3));
+    }
 
     fn jpeg(w: u32, h: u32) -> Vec<u8> {
         let img = RgbImage::from_fn(w, h, |x, y| {

@@ -424,8 +424,7 @@ fn read_and_decode(
     }
     // A malformed file must never take the scan down: decoders are third-party code.
     let decoded = timed(&timers.decode, || {
-        std::panic::catch_unwind(|| decode::decode(&bytes, settings::DETECT_MAX_SIDE))
-            .unwrap_or_else(|_| Err("the decoder crashed on this file".into()))
+        decode::decode_guarded(&bytes, settings::DETECT_MAX_SIDE)
     });
     match decoded {
         Ok(d) => Ok((w.clone(), hash, d)),
