@@ -145,9 +145,8 @@ fn grouping(db: &Path, model: &str) -> Grouping {
 #[test]
 #[ignore = "slow: kills real upgrades of 1,000 LFW photos; run with --ignored"]
 fn killed_upgrades_resume_to_the_same_result() {
-    use likeness::people::{self, ClusterSettings, Mode};
-    use likeness::progress::{CancelToken, Progress};
-    use likeness::vision::models::{DLIB, MOBILEFACENET};
+    use likeness::people;
+    use likeness::vision::models::MOBILEFACENET;
     let Some(data) = common::shared_data("killed_upgrades_resume_to_the_same_result") else {
         return;
     };
@@ -158,19 +157,7 @@ fn killed_upgrades_resume_to_the_same_result() {
     let base = tmp.path().join("base.db");
     {
         let mut store = Store::open(&base).unwrap();
-        let m = likeness::vision::Models::load_for(&DLIB).unwrap();
-        let opts = likeness::pipeline::ScanOptions::new(vec![lib.clone()]);
-        likeness::pipeline::index(&mut store, &m, &opts, &CancelToken::new(), &Progress::new())
-            .unwrap();
-        people::recluster(
-            &mut store,
-            DLIB.id(),
-            &ClusterSettings::for_model(&DLIB),
-            Mode::Full,
-            &CancelToken::new(),
-            &Progress::new(),
-        )
-        .unwrap();
+        common::dlib_library(&mut store, &lib);
         let list = people::list(&store).unwrap();
         people::name(&mut store, list[0].id, Some("Anna")).unwrap();
         people::name(&mut store, list[1].id, Some("Ben")).unwrap();

@@ -1,6 +1,8 @@
 //! The desktop app driven headless with egui_kittest: no display, no GPU. The flow tests scan
 //! real faces from `../shared/data` (skipped, with a message, when that folder is absent).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -127,9 +129,13 @@ fn scan_summary_lists_failed_files_with_reasons() {
                 && r.library.as_ref().is_some_and(|l| l.failures.len() == 2)
         })
     });
-    h.get_by_label("2 photo(s) could not be read");
+    // Grouped by kind of reason, each group opening on its files.
+    h.get_by_label("2 photo(s) could not be read:");
+    h.get_by_label_contains("not an image (1)");
+    h.get_by_label_contains("empty file (1)").click();
+    h.run_steps(3);
     h.get_by_label_contains("empty_0_bytes.jpg");
-    h.get_by_label_contains("empty file");
+    h.get_by_label_contains("empty file (0 bytes)");
 
     // Removing the folder keeps the app usable and empties the list.
     h.get_by_role_and_label(Role::Button, "Remove").click();
@@ -552,10 +558,9 @@ fn scan_name_merge_remove_verify_undo() {
 
 #[test]
 fn old_library_is_offered_the_better_model_and_upgrades_keeping_names() {
-    use likeness::people::{self, ClusterSettings, Mode};
-    use likeness::progress::{CancelToken, Progress};
+    use likeness::people;
     use likeness::store::Store;
-    use likeness::vision::models::{DEFAULT_EMBEDDER, DLIB};
+    use likeness::vision::models::DEFAULT_EMBEDDER;
     let lfw = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/lfw/lfw-deepfunneled");
     if !lfw.is_dir() {
         eprintln!("SKIPPED: {} is absent", lfw.display());
@@ -579,19 +584,7 @@ fn old_library_is_offered_the_better_model_and_upgrades_keeping_names() {
     let db = dir.path().join("old.db");
     let named = {
         let mut store = Store::open(&db).unwrap();
-        let m = likeness::vision::Models::load_for(&DLIB).unwrap();
-        let opts = likeness::pipeline::ScanOptions::new(vec![photos.clone()]);
-        likeness::pipeline::index(&mut store, &m, &opts, &CancelToken::new(), &Progress::new())
-            .unwrap();
-        people::recluster(
-            &mut store,
-            DLIB.id(),
-            &ClusterSettings::for_model(&DLIB),
-            Mode::Full,
-            &CancelToken::new(),
-            &Progress::new(),
-        )
-        .unwrap();
+        common::dlib_library(&mut store, &photos);
         let p = people::list(&store).unwrap()[0].id;
         people::name(&mut store, p, Some("Colin")).unwrap();
         p

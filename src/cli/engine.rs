@@ -227,11 +227,25 @@ pub fn scan(
             o.photos_indexed as f64 / o.seconds.max(1e-9),
             if o.cancelled { " — cancelled; run again to resume" } else { "" }
         );
-        for (p, why) in &all_failed {
-            s += &format!("\n  {p}: {why}");
-        }
-        if !list_failed && o.photos_failed > 0 {
-            s += "\n  (--failed lists the reasons)";
+        if list_failed {
+            // Grouped by kind of reason, as the app lists them.
+            let kinds = likeness::pipeline::by_reason(all_failed.iter().map(|f| f.1.as_str()));
+            for (kind, n) in &kinds {
+                s += &format!("\n  {kind} ({n}):");
+                for (p, why) in all_failed
+                    .iter()
+                    .filter(|f| likeness::pipeline::reason_kind(&f.1) == kind)
+                {
+                    s += &format!("\n    {p}: {why}");
+                }
+            }
+        } else {
+            for (kind, n) in &o.failures_by_reason {
+                s += &format!("\n  {n} × {kind}");
+            }
+            if o.photos_failed > 0 {
+                s += "\n  (--failed lists every file)";
+            }
         }
         s
     });

@@ -56,6 +56,28 @@ pub struct Failure {
     pub reason: String,
 }
 
+/// The kind of a failure reason, for grouping: its text before the first detail (`:` or ` (`),
+/// so "too large: 20000x20000 = …" and "too large: 9000x9000 = …" are one kind.
+pub fn reason_kind(reason: &str) -> &str {
+    let end = [reason.find(':'), reason.find(" (")]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(reason.len());
+    reason[..end].trim()
+}
+
+/// Failures counted by [`reason_kind`].
+pub fn by_reason<'a>(
+    reasons: impl IntoIterator<Item = &'a str>,
+) -> std::collections::BTreeMap<String, u64> {
+    let mut out = std::collections::BTreeMap::new();
+    for r in reasons {
+        *out.entry(reason_kind(r).to_string()).or_default() += 1;
+    }
+    out
+}
+
 /// Thread-seconds spent in each stage (summed over threads).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct StageTiming {
@@ -82,6 +104,8 @@ pub struct ScanOutcome {
     pub cancelled: bool,
     /// Failures of this run (`likeness scan --failed` lists all stored ones).
     pub failures: Vec<Failure>,
+    /// This run's failures counted by kind of reason ([`reason_kind`]).
+    pub failures_by_reason: std::collections::BTreeMap<String, u64>,
     pub timing: StageTiming,
     /// Execution provider of each model, e.g. `retinaface_mnet025: CPU`.
     pub providers: Vec<String>,
@@ -372,6 +396,7 @@ pub fn index(
                     .any(|root| Path::new(&r.path).starts_with(root))
         })
         .count() as u64;
+    out.failures_by_reason = by_reason(failures.iter().map(|f| f.reason.as_str()));
     out.failures = failures;
     out.timing = StageTiming {
         read_s: secs(&timers.read),
@@ -654,4 +679,26 @@ fn replace_faces(w: &Writer<'_>, model_id: &str, photo_id: i64, faces: &[NewFace
         .map(|(o, _)| o.id)
         .collect();
     w.delete_faces(&stale)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_group_by_the_reason_before_its_details() {
+        assert_eq!(
+            reason_kind("too large: 9000x9000 = 81 megapixels"),
+            "too large"
+        );
+        assert_eq!(
+            reason_kind("the decoder crashed on this file (index out of bounds: 3)"),
+            "the decoder crashed on this file"
+        );
+        assert_eq!(reason_kind("empty file (0 bytes)"), "empty file");
+        assert_eq!(reason_kind("no colon"), "no colon");
+        let g = by_reason(["too large: a", "too large: b", "empty file (0 bytes)"]);
+        assert_eq!(g.get("too large"), Some(&2));
+        assert_eq!(g.get("empty file"), Some(&1));
+    }
 }

@@ -4,7 +4,7 @@ pub mod index;
 pub mod photo;
 pub mod upgrade;
 
-pub use index::{index, ScanOptions, ScanOutcome};
+pub use index::{by_reason, index, reason_kind, ScanOptions, ScanOutcome};
 pub use upgrade::{upgrade, UpgradeOutcome};
 
 use crate::error::Result;

@@ -57,3 +57,23 @@ pub fn copy_lfw(data: &Path, dest: &Path, people: &[&str]) -> Vec<PathBuf> {
     }
     out
 }
+
+/// Scan `photos` into `store` with the dlib embedder and group the people, as every library
+/// made before MobileFaceNet became the default was.
+pub fn dlib_library(store: &mut likeness::store::Store, photos: &Path) {
+    use likeness::people::{self, ClusterSettings, Mode};
+    use likeness::progress::{CancelToken, Progress};
+    use likeness::vision::models::DLIB;
+    let m = likeness::vision::Models::load_for(&DLIB).unwrap();
+    let opts = likeness::pipeline::ScanOptions::new(vec![photos.to_path_buf()]);
+    likeness::pipeline::index(store, &m, &opts, &CancelToken::new(), &Progress::new()).unwrap();
+    people::recluster(
+        store,
+        DLIB.id(),
+        &ClusterSettings::for_model(&DLIB),
+        Mode::Full,
+        &CancelToken::new(),
+        &Progress::new(),
+    )
+    .unwrap();
+}

@@ -160,20 +160,30 @@ fn scan_panel(ui: &mut Ui, rt: &mut Runtime, has_folders: bool) {
         .unwrap_or_default();
     if !failures.is_empty() {
         ui.add_space(6.0);
-        egui::CollapsingHeader::new(format!("{} photo(s) could not be read", failures.len()))
-            .default_open(true)
-            .show(ui, |ui| {
-                egui::ScrollArea::vertical()
-                    .id_salt("failures")
-                    .max_height(220.0)
-                    .show_rows(ui, 18.0, failures.len(), |ui, rows| {
-                        for (path, why) in &failures[rows] {
-                            ui.horizontal(|ui| {
-                                ui.monospace(path);
-                                ui.label(format!("— {why}"));
-                            });
-                        }
-                    });
-            });
+        ui.label(format!("{} photo(s) could not be read:", failures.len()));
+        // One group per kind of reason, as `likeness scan --failed` prints them.
+        let kinds = crate::pipeline::by_reason(failures.iter().map(|f| f.1.as_str()));
+        for (kind, n) in &kinds {
+            let rows: Vec<&(String, String)> = failures
+                .iter()
+                .filter(|f| crate::pipeline::reason_kind(&f.1) == kind)
+                .collect();
+            egui::CollapsingHeader::new(format!("{kind} ({n})"))
+                .id_salt(("failures", kind))
+                .default_open(kinds.len() == 1)
+                .show(ui, |ui| {
+                    egui::ScrollArea::vertical()
+                        .id_salt(("failure-rows", kind))
+                        .max_height(220.0)
+                        .show_rows(ui, 18.0, rows.len(), |ui, range| {
+                            for (path, why) in &rows[range] {
+                                ui.horizontal(|ui| {
+                                    ui.monospace(path);
+                                    ui.label(format!("— {why}"));
+                                });
+                            }
+                        });
+                });
+        }
     }
 }
