@@ -132,17 +132,19 @@ fn scan_panel(ui: &mut Ui, rt: &mut Runtime, has_folders: bool) {
             ));
         }
         Some(ScanResult::Upgraded(o)) => {
+            let name = |id: &str| {
+                crate::vision::models::embedder(id)
+                    .map_or_else(|_| id.to_string(), |m| m.name.to_string())
+            };
+            let (to, from) = (name(&o.model), name(&o.from));
             ui.label(RichText::new(if o.cancelled {
-                format!(
-                    "Upgrade stopped — {} is still in use; upgrade again to resume.",
-                    o.from
-                )
+                format!("Upgrade stopped — {from} is still in use; upgrade again to resume.")
             } else {
-                format!("Upgrade finished: the library now uses {}.", o.model)
+                format!("Upgrade finished: the library now uses {to}.")
             }));
             ui.label(format!(
-                "{} faces: {} re-embedded from their photos, {} mapped from {} (photo unreachable), {} left out of grouping (they keep their person); {} people; {:.1} s.",
-                o.faces, o.reembedded, o.mapped, o.from, o.left_out, o.people, o.seconds
+                "{} faces: {} re-embedded from their photos, {} mapped from {from} (photo unreachable), {} left out of grouping (they keep their person); {} people; {:.1} s.",
+                o.faces, o.reembedded, o.mapped, o.left_out, o.people, o.seconds
             ));
         }
         Some(ScanResult::Failed(e)) => {

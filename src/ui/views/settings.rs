@@ -40,7 +40,11 @@ pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
                 egui::Slider::new(&mut rt.views.threshold, -0.20..=0.20)
                     .step_by(0.01)
                     .custom_formatter(move |v, _| {
-                        format!("{:+.2} (cut {:.2})", v + 0.0, cut + v as f32)
+                        {
+                            // Rounding noise must not read as "-0.00".
+                            let v = if v.abs() < 0.005 { 0.0 } else { v };
+                            format!("{v:+.2} (cut {:.2})", cut + v as f32)
+                        }
                     }),
             )
             .labelled_by(l.id);
