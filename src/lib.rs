@@ -14,5 +14,6 @@ pub mod store;
 pub mod ui;
 pub mod verify;
 pub mod vision;
+pub mod wheel_fetch;
 
 pub use error::{Error, Result};

@@ -24,7 +24,7 @@ pub struct Decoded {
 }
 
 /// What EXIF told us.
-#[derive(Debug, Default, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ExifInfo {
     /// EXIF orientation 1..=8 (1 when absent or unreadable).
     pub orientation: u8,
@@ -32,16 +32,36 @@ pub struct ExifInfo {
     pub taken_at: Option<String>,
 }
 
+impl Default for ExifInfo {
+    /// No EXIF: as stored, no date.
+    fn default() -> Self {
+        Self {
+            orientation: 1,
+            taken_at: None,
+        }
+    }
+}
+
 /// Read orientation and date from any container kamadak-exif knows (JPEG, TIFF, PNG, WebP).
 /// Broken EXIF is ignored: the photo is still worth indexing.
 pub fn read_exif(bytes: &[u8]) -> ExifInfo {
-    let mut info = ExifInfo {
-        orientation: 1,
-        taken_at: None,
-    };
-    let Ok(exif) = exif::Reader::new().read_from_container(&mut Cursor::new(bytes)) else {
-        return info;
-    };
+    match exif::Reader::new().read_from_container(&mut Cursor::new(bytes)) {
+        Ok(exif) => exif_info(&exif),
+        Err(_) => ExifInfo::default(),
+    }
+}
+
+/// Orientation and date from a raw EXIF block (TIFF header first, or `Exif\0\0` + TIFF).
+pub fn read_raw_exif(raw: &[u8]) -> ExifInfo {
+    let tiff = raw.strip_prefix(b"Exif\0\0").unwrap_or(raw);
+    match exif::Reader::new().read_raw(tiff.to_vec()) {
+        Ok(exif) => exif_info(&exif),
+        Err(_) => ExifInfo::default(),
+    }
+}
+
+fn exif_info(exif: &exif::Exif) -> ExifInfo {
+    let mut info = ExifInfo::default();
     if let Some(f) = exif.get_field(exif::Tag::Orientation, exif::In::PRIMARY) {
         if let Some(v) = f.value.get_uint(0).filter(|v| (1..=8).contains(v)) {
             info.orientation = v as u8;
@@ -125,6 +145,12 @@ pub fn decode(bytes: &[u8], max_side: u32) -> Result<Decoded, String> {
     if bytes.is_empty() {
         return Err("empty file (0 bytes)".into());
     }
+    if super::heif::is_avif(bytes) {
+        return Err("AVIF photos are not supported yet (this build has no AV1 decoder)".into());
+    }
+    if super::heif::is_heif(bytes) {
+        return decode_heif(bytes, max_side);
+    }
     let format = image::guess_format(bytes)
         .map_err(|_| "not an image: the content is no format Likeness reads".to_string())?;
     let exif = read_exif(bytes);
@@ -133,10 +159,44 @@ pub fn decode(bytes: &[u8], max_side: u32) -> Result<Decoded, String> {
     } else {
         None
     };
-    let (mut img, orig_w, orig_h, orientation) = match raw {
+    let (img, orig_w, orig_h, orientation) = match raw {
         Some((img, w, h)) => (img, w, h, exif.orientation),
         None => decode_generic(bytes, format, exif.orientation)?,
     };
+    Ok(finish(
+        img,
+        (orig_w, orig_h),
+        orientation,
+        exif.taken_at,
+        max_side,
+    ))
+}
+
+/// HEIC/HEIF through libheif: the container's own rotation/mirror/crop are applied by libheif;
+/// EXIF orientation only where the container has none (see `heif`).
+fn decode_heif(bytes: &[u8], max_side: u32) -> Result<Decoded, String> {
+    let p = super::heif::decode(bytes, settings::MAX_PIXELS)?;
+    let exif = p.exif.as_deref().map(read_raw_exif).unwrap_or_default();
+    let orientation = if p.transformed { 1 } else { exif.orientation };
+    let (w, h) = p.image.dimensions();
+    Ok(finish(
+        DynamicImage::ImageRgb8(p.image),
+        (w, h),
+        orientation,
+        exif.taken_at,
+        max_side,
+    ))
+}
+
+/// Orient (EXIF `orientation`, 1 = as stored), convert and shrink to at most `max_side`;
+/// `orig` is the stored (unoriented) size of the full photo.
+fn finish(
+    mut img: DynamicImage,
+    (orig_w, orig_h): (u32, u32),
+    orientation: u8,
+    taken_at: Option<String>,
+    max_side: u32,
+) -> Decoded {
     if let Some(o) = image::metadata::Orientation::from_exif(orientation) {
         img.apply_orientation(o);
     }
@@ -156,13 +216,13 @@ pub fn decode(bytes: &[u8], max_side: u32) -> Result<Decoded, String> {
         image = image::imageops::resize(&image, w, h, image::imageops::FilterType::Triangle);
     }
     let scale = image.width().max(image.height()) as f32 / ow.max(oh) as f32;
-    Ok(Decoded {
+    Decoded {
         image,
         width: ow,
         height: oh,
         scale,
-        taken_at: exif.taken_at,
-    })
+        taken_at,
+    }
 }
 
 /// Decode with the image crate. When the container parser found no orientation, the decoder's

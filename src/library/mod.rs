@@ -2,6 +2,7 @@
 //! orientation and size limits, and face thumbnails. Photos are only ever read.
 
 pub mod decode;
+pub mod heif;
 pub mod walk;
 
 use sha2::{Digest, Sha256};

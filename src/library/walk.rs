@@ -9,19 +9,11 @@ use crate::progress::CancelToken;
 
 /// Extensions Likeness decodes.
 pub const SUPPORTED: &[&str] = &[
-    "jpg", "jpeg", "jpe", "jfif", "png", "webp", "tif", "tiff", "bmp", "gif",
+    "jpg", "jpeg", "jpe", "jfif", "png", "webp", "tif", "tiff", "bmp", "gif", "heic", "heif", "hif",
 ];
 
 /// Photo formats we recognise but cannot decode yet, with the reason a user reads.
 const UNSUPPORTED: &[(&str, &str)] = &[
-    (
-        "heic",
-        "HEIC/HEIF photos are not supported yet (no patent-free decoder in the app)",
-    ),
-    (
-        "heif",
-        "HEIC/HEIF photos are not supported yet (no patent-free decoder in the app)",
-    ),
     ("avif", "AVIF photos are not supported yet"),
     (
         "cr2",
@@ -197,9 +189,10 @@ mod tests {
     fn classification() {
         assert_eq!(classify(Path::new("a/B.JPG")), Ok(true));
         assert_eq!(classify(Path::new("a/b.webp")), Ok(true));
-        assert!(classify(Path::new("a/b.heic"))
+        assert_eq!(classify(Path::new("a/IMG_0001.HEIC")), Ok(true));
+        assert!(classify(Path::new("a/b.avif"))
             .unwrap_err()
-            .contains("HEIC"));
+            .contains("AVIF"));
         assert_eq!(classify(Path::new("a/notes.txt")), Ok(false));
         assert_eq!(classify(Path::new("a/noext")), Ok(false));
     }
@@ -216,7 +209,7 @@ mod tests {
             "a/b/2.png",
             ".hidden/3.jpg",
             "appdata/4.jpg",
-            "a/x.heic",
+            "a/x.avif",
             "a/t.txt",
         ] {
             std::fs::write(root.join(p), b"x").unwrap();

@@ -10,10 +10,7 @@ use ort::value::TensorRef;
 use crate::error::{Error, Result};
 use crate::settings;
 
-#[allow(dead_code)]
-mod fetch {
-    include!("ort_fetch.rs");
-}
+use crate::wheel_fetch as fetch;
 
 /// Where the ONNX Runtime library came from, and the environment built on it.
 struct Loaded {

@@ -1,0 +1,378 @@
+//! HEIC/HEIF photos through libheif (with libde265 for HEVC), loaded at run time from the
+//! hash-pinned `pi-heif` wheel (`wheel_fetch::HEIF_WHEEL`, LGPL-3.0: never linked, so the user
+//! can replace it). Where the library cannot be had, HEIC files are reported with that reason
+//! and everything else goes on.
+//!
+//! Orientation: libheif applies the container's `irot`/`imir`/`clap` itself. When the item has
+//! none of them, the EXIF orientation applies instead (an iPhone 7 file in the dev set is stored
+//! sideways with only EXIF orientation 6); when it has them, EXIF orientation is informational
+//! and must not be applied again.
+
+use std::ffi::{c_char, c_int, c_void, CStr};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use image::RgbImage;
+
+use crate::wheel_fetch::{self, HEIF_DE265_NAME, HEIF_LIB_NAME, HEIF_WHEEL};
+
+/// libheif's error struct, returned by value (code 0: success).
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct HeifError {
+    code: c_int,
+    subcode: c_int,
+    message: *const c_char,
+}
+
+const COLORSPACE_RGB: c_int = 1;
+const CHROMA_INTERLEAVED_RGB: c_int = 10;
+const CHANNEL_INTERLEAVED: c_int = 10;
+
+type Ctx = c_void;
+type Handle = c_void;
+type Image = c_void;
+
+/// The libheif functions Likeness calls, resolved once.
+struct Api {
+    get_version: unsafe extern "C" fn() -> *const c_char,
+    context_alloc: unsafe extern "C" fn() -> *mut Ctx,
+    context_free: unsafe extern "C" fn(*mut Ctx),
+    read_from_memory:
+        unsafe extern "C" fn(*mut Ctx, *const c_void, usize, *const c_void) -> HeifError,
+    primary_handle: unsafe extern "C" fn(*mut Ctx, *mut *mut Handle) -> HeifError,
+    handle_release: unsafe extern "C" fn(*const Handle),
+    handle_width: unsafe extern "C" fn(*const Handle) -> c_int,
+    handle_height: unsafe extern "C" fn(*const Handle) -> c_int,
+    handle_item_id: unsafe extern "C" fn(*const Handle) -> u32,
+    metadata_ids: unsafe extern "C" fn(*const Handle, *const c_char, *mut u32, c_int) -> c_int,
+    metadata_size: unsafe extern "C" fn(*const Handle, u32) -> usize,
+    metadata: unsafe extern "C" fn(*const Handle, u32, *mut c_void) -> HeifError,
+    transformations: unsafe extern "C" fn(*const Ctx, u32, *mut u32, c_int) -> c_int,
+    decode_image: unsafe extern "C" fn(
+        *const Handle,
+        *mut *mut Image,
+        c_int,
+        c_int,
+        *const c_void,
+    ) -> HeifError,
+    image_release: unsafe extern "C" fn(*const Image),
+    image_width: unsafe extern "C" fn(*const Image, c_int) -> c_int,
+    image_height: unsafe extern "C" fn(*const Image, c_int) -> c_int,
+    plane: unsafe extern "C" fn(*const Image, c_int, *mut c_int) -> *const u8,
+    // Keep the libraries loaded for as long as the function pointers live.
+    _heif: libloading::Library,
+    _de265: libloading::Library,
+}
+
+// SAFETY: libheif's API is thread-safe for distinct contexts, and every decode below uses its
+// own context; the struct only holds function pointers and the loaded libraries.
+unsafe impl Send for Api {}
+unsafe impl Sync for Api {}
+
+static API: OnceLock<Result<Api, String>> = OnceLock::new();
+
+/// Folders searched for the two libraries, in order: `LIKENESS_HEIF_DIR`, next to the
+/// executable, the build-time copy, the user cache.
+fn candidate_dirs() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Some(d) = std::env::var_os("LIKENESS_HEIF_DIR").filter(|d| !d.is_empty()) {
+        out.push(PathBuf::from(d));
+    }
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf))
+    {
+        out.push(dir);
+    }
+    out.push(PathBuf::from(env!("LIKENESS_BUILD_HEIF_DIR")));
+    if let Some(c) = cache_dir() {
+        out.push(c);
+    }
+    out
+}
+
+fn cache_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("org", "Likeness", "likeness").map(|d| {
+        d.cache_dir()
+            .join(format!("libheif-{}", HEIF_WHEEL.version))
+    })
+}
+
+fn locate() -> Result<PathBuf, String> {
+    let dirs = candidate_dirs();
+    if let Some(d) = dirs
+        .iter()
+        .find(|d| d.join(HEIF_LIB_NAME).is_file() && d.join(HEIF_DE265_NAME).is_file())
+    {
+        return Ok(d.clone());
+    }
+    let cache = cache_dir().ok_or("no cache directory for libheif")?;
+    tracing::info!(
+        "fetching libheif ({} {}) into {}",
+        HEIF_WHEEL.package,
+        HEIF_WHEEL.version,
+        cache.display()
+    );
+    wheel_fetch::fetch_wheel_into(&HEIF_WHEEL, &cache).map_err(|e| {
+        format!(
+            "libheif was not found (looked in {}) and fetching it failed: {e}",
+            dirs.iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })?;
+    Ok(cache)
+}
+
+fn load() -> Result<Api, String> {
+    let dir = locate()?;
+    // SAFETY: loading the pinned, hash-checked libraries; libde265 first by absolute path, as
+    // libheif names it by soname and has no RPATH.
+    unsafe {
+        let de265 = libloading::Library::new(dir.join(HEIF_DE265_NAME))
+            .map_err(|e| format!("cannot load libde265: {e}"))?;
+        let heif = libloading::Library::new(dir.join(HEIF_LIB_NAME))
+            .map_err(|e| format!("cannot load libheif: {e}"))?;
+        macro_rules! sym {
+            ($name:literal) => {
+                *heif
+                    .get($name)
+                    .map_err(|e| format!("libheif lacks {}: {e}", stringify!($name)))?
+            };
+        }
+        let init: unsafe extern "C" fn(*const c_void) -> HeifError = sym!(b"heif_init\0");
+        let e = init(std::ptr::null());
+        if e.code != 0 {
+            return Err(format!("libheif did not start: {}", message(&e)));
+        }
+        Ok(Api {
+            get_version: sym!(b"heif_get_version\0"),
+            context_alloc: sym!(b"heif_context_alloc\0"),
+            context_free: sym!(b"heif_context_free\0"),
+            read_from_memory: sym!(b"heif_context_read_from_memory_without_copy\0"),
+            primary_handle: sym!(b"heif_context_get_primary_image_handle\0"),
+            handle_release: sym!(b"heif_image_handle_release\0"),
+            handle_width: sym!(b"heif_image_handle_get_width\0"),
+            handle_height: sym!(b"heif_image_handle_get_height\0"),
+            handle_item_id: sym!(b"heif_image_handle_get_item_id\0"),
+            metadata_ids: sym!(b"heif_image_handle_get_list_of_metadata_block_IDs\0"),
+            metadata_size: sym!(b"heif_image_handle_get_metadata_size\0"),
+            metadata: sym!(b"heif_image_handle_get_metadata\0"),
+            transformations: sym!(b"heif_item_get_transformation_properties\0"),
+            decode_image: sym!(b"heif_decode_image\0"),
+            image_release: sym!(b"heif_image_release\0"),
+            image_width: sym!(b"heif_image_get_width\0"),
+            image_height: sym!(b"heif_image_get_height\0"),
+            plane: sym!(b"heif_image_get_plane_readonly\0"),
+            _heif: heif,
+            _de265: de265,
+        })
+    }
+}
+
+fn api() -> Result<&'static Api, String> {
+    API.get_or_init(load).as_ref().map_err(Clone::clone)
+}
+
+fn message(e: &HeifError) -> String {
+    if e.message.is_null() {
+        format!("error {}.{}", e.code, e.subcode)
+    } else {
+        // SAFETY: libheif's messages are static NUL-terminated strings.
+        unsafe { CStr::from_ptr(e.message) }
+            .to_string_lossy()
+            .into_owned()
+    }
+}
+
+/// Whether HEIC decoding is available here, and libheif's version or why not.
+pub fn availability() -> Result<String, String> {
+    let api = api()?;
+    // SAFETY: a static string.
+    let v = unsafe { CStr::from_ptr((api.get_version)()) };
+    Ok(format!("libheif {}", v.to_string_lossy()))
+}
+
+/// Whether `bytes` look like a HEIF container (an `ftyp` box with a HEIF/HEIC brand).
+pub fn is_heif(bytes: &[u8]) -> bool {
+    if bytes.len() < 12 || &bytes[4..8] != b"ftyp" {
+        return false;
+    }
+    let size = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize;
+    let end = size.clamp(12, bytes.len());
+    let brands = std::iter::once(&bytes[8..12]).chain(bytes[16.min(end)..end].chunks_exact(4));
+    let mut heif = false;
+    for b in brands {
+        match b {
+            b"heic" | b"heix" | b"hevc" | b"hevx" | b"heim" | b"heis" | b"hevm" | b"hevs" => {
+                return true
+            }
+            b"mif1" | b"msf1" => heif = true,
+            _ => {}
+        }
+    }
+    heif
+}
+
+/// Whether `bytes` are an AVIF container (`avif`/`avis` brand).
+pub fn is_avif(bytes: &[u8]) -> bool {
+    bytes.len() >= 12 && &bytes[4..8] == b"ftyp" && matches!(&bytes[8..12], b"avif" | b"avis")
+}
+
+/// A decoded HEIF primary image.
+pub struct HeifPhoto {
+    /// The pixels with the container's transformations applied.
+    pub image: RgbImage,
+    /// The EXIF block (TIFF header first), if the image has one.
+    pub exif: Option<Vec<u8>>,
+    /// Whether the container rotates, mirrors or crops the image (then EXIF orientation must
+    /// not be applied on top).
+    pub transformed: bool,
+}
+
+/// Frees libheif objects however the decode ends.
+struct Guard<'a> {
+    api: &'a Api,
+    ctx: *mut Ctx,
+    handle: *mut Handle,
+    image: *mut Image,
+}
+
+impl Drop for Guard<'_> {
+    fn drop(&mut self) {
+        // SAFETY: each pointer was returned by libheif and is released once.
+        unsafe {
+            if !self.image.is_null() {
+                (self.api.image_release)(self.image);
+            }
+            if !self.handle.is_null() {
+                (self.api.handle_release)(self.handle);
+            }
+            if !self.ctx.is_null() {
+                (self.api.context_free)(self.ctx);
+            }
+        }
+    }
+}
+
+/// Decode the primary image of a HEIF file. `max_pixels` guards against decompression bombs
+/// before any pixel is decoded.
+pub fn decode(bytes: &[u8], max_pixels: u64) -> Result<HeifPhoto, String> {
+    let api = api().map_err(|e| format!("HEIC/HEIF cannot be decoded here: {e}"))?;
+    let mut g = Guard {
+        api,
+        // SAFETY: plain allocation.
+        ctx: unsafe { (api.context_alloc)() },
+        handle: std::ptr::null_mut(),
+        image: std::ptr::null_mut(),
+    };
+    if g.ctx.is_null() {
+        return Err("broken HEIF: libheif could not allocate a context".into());
+    }
+    // SAFETY: `bytes` outlives the context (freed by the guard before this function returns).
+    unsafe {
+        let e = (api.read_from_memory)(g.ctx, bytes.as_ptr().cast(), bytes.len(), std::ptr::null());
+        if e.code != 0 {
+            return Err(format!("broken HEIF: {}", message(&e)));
+        }
+        let e = (api.primary_handle)(g.ctx, &mut g.handle);
+        if e.code != 0 {
+            return Err(format!("broken HEIF: {}", message(&e)));
+        }
+        let (w, h) = ((api.handle_width)(g.handle), (api.handle_height)(g.handle));
+        if w <= 0 || h <= 0 {
+            return Err("broken HEIF: zero-sized image".into());
+        }
+        if w as u64 * h as u64 > max_pixels {
+            return Err(format!(
+                "too large: {w}x{h} = {:.0} megapixels exceeds the {} megapixel limit (decompression bomb guard)",
+                (w as f64 * h as f64) / 1e6,
+                max_pixels / 1_000_000
+            ));
+        }
+        let item = (api.handle_item_id)(g.handle);
+        let mut props = [0u32; 16];
+        let transformed = (api.transformations)(g.ctx, item, props.as_mut_ptr(), 16) > 0;
+        let mut id = 0u32;
+        let exif = if (api.metadata_ids)(g.handle, c"Exif".as_ptr(), &mut id, 1) > 0 {
+            let n = (api.metadata_size)(g.handle, id);
+            let mut buf = vec![0u8; n];
+            let e = (api.metadata)(g.handle, id, buf.as_mut_ptr().cast());
+            // The block starts with a big-endian offset to the TIFF header.
+            (e.code == 0 && n >= 4)
+                .then(|| {
+                    let off = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
+                    buf.get(4 + off..).map(<[u8]>::to_vec)
+                })
+                .flatten()
+        } else {
+            None
+        };
+        let e = (api.decode_image)(
+            g.handle,
+            &mut g.image,
+            COLORSPACE_RGB,
+            CHROMA_INTERLEAVED_RGB,
+            std::ptr::null(),
+        );
+        if e.code != 0 {
+            return Err(if e.code == 4 || e.code == 11 {
+                format!("unsupported HEIF: {}", message(&e))
+            } else {
+                format!("broken HEIF: {}", message(&e))
+            });
+        }
+        let (iw, ih) = (
+            (api.image_width)(g.image, CHANNEL_INTERLEAVED),
+            (api.image_height)(g.image, CHANNEL_INTERLEAVED),
+        );
+        let mut stride: c_int = 0;
+        let plane = (api.plane)(g.image, CHANNEL_INTERLEAVED, &mut stride);
+        if plane.is_null() || iw <= 0 || ih <= 0 || (stride as i64) < 3 * iw as i64 {
+            return Err("broken HEIF: no RGB plane after decoding".into());
+        }
+        let (iw, ih, stride) = (iw as usize, ih as usize, stride as usize);
+        let mut raw = Vec::with_capacity(iw * ih * 3);
+        for y in 0..ih {
+            let row = std::slice::from_raw_parts(plane.add(y * stride), iw * 3);
+            raw.extend_from_slice(row);
+        }
+        let image = RgbImage::from_raw(iw as u32, ih as u32, raw)
+            .ok_or("broken HEIF: plane size mismatch")?;
+        Ok(HeifPhoto {
+            image,
+            exif,
+            transformed,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ftyp(major: &[u8; 4], compat: &[&[u8; 4]]) -> Vec<u8> {
+        let mut b = Vec::new();
+        let size = 16 + 4 * compat.len() as u32;
+        b.extend_from_slice(&size.to_be_bytes());
+        b.extend_from_slice(b"ftyp");
+        b.extend_from_slice(major);
+        b.extend_from_slice(&[0, 0, 0, 0]);
+        for c in compat {
+            b.extend_from_slice(*c);
+        }
+        b.extend_from_slice(&[0; 8]);
+        b
+    }
+
+    #[test]
+    fn brands_tell_heic_from_avif() {
+        assert!(is_heif(&ftyp(b"heic", &[b"mif1", b"heic"])));
+        assert!(is_heif(&ftyp(b"mif1", &[b"heic"])));
+        assert!(is_avif(&ftyp(b"avif", &[b"mif1"])));
+        assert!(!is_heif(&ftyp(b"isom", &[b"mp41"])));
+        assert!(!is_heif(b"\xff\xd8\xff\xe0 not a box"));
+    }
+}
