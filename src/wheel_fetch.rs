@@ -52,6 +52,18 @@ pub const HEIF_LIB_NAME: &str = "libheif-7a3e919c.so.1.23.0";
 /// libde265's file name.
 pub const HEIF_DE265_NAME: &str = "libde265-90fb0ce1.so.0.2.0";
 
+/// libavif 1.4.2 with dav1d 1.5.3 linked in (AV1 decoding; BSD-2-Clause), from Pillow 13.0.0:
+/// no PyPI libheif wheel decodes AV1 (docs/research/heic_avif_raw.md).
+pub const AVIF_WHEEL: PinnedWheel = PinnedWheel {
+    package: "pillow",
+    version: "13.0.0",
+    file: "pillow-13.0.0-cp311-cp311-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl",
+    sha256: "a625df9a2a5597fa5e5266e01aefc82604bb85d291e3547981e863560d75da6c",
+    members: &["pillow.libs/libavif-c6062d5f.so.16.4.2"],
+};
+/// libavif's file name.
+pub const AVIF_LIB_NAME: &str = "libavif-c6062d5f.so.16.4.2";
+
 /// Whether pre-built wheels exist for this platform.
 pub fn wheels_supported() -> bool {
     cfg!(all(target_os = "linux", target_arch = "x86_64"))

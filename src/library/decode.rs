@@ -146,7 +146,7 @@ pub fn decode(bytes: &[u8], max_side: u32) -> Result<Decoded, String> {
         return Err("empty file (0 bytes)".into());
     }
     if super::heif::is_avif(bytes) {
-        return Err("AVIF photos are not supported yet (this build has no AV1 decoder)".into());
+        return decode_avif(bytes, max_side);
     }
     if super::heif::is_heif(bytes) {
         return decode_heif(bytes, max_side);
@@ -178,6 +178,21 @@ fn decode_heif(bytes: &[u8], max_side: u32) -> Result<Decoded, String> {
     let p = super::heif::decode(bytes, settings::MAX_PIXELS)?;
     let exif = p.exif.as_deref().map(read_raw_exif).unwrap_or_default();
     let orientation = if p.transformed { 1 } else { exif.orientation };
+    let (w, h) = p.image.dimensions();
+    Ok(finish(
+        DynamicImage::ImageRgb8(p.image),
+        (w, h),
+        orientation,
+        exif.taken_at,
+        max_side,
+    ))
+}
+
+/// AVIF through libavif: the container's rotation/mirror as an orientation, else EXIF's.
+fn decode_avif(bytes: &[u8], max_side: u32) -> Result<Decoded, String> {
+    let p = super::avif::decode(bytes, settings::MAX_PIXELS)?;
+    let exif = p.exif.as_deref().map(read_raw_exif).unwrap_or_default();
+    let orientation = p.container_orientation.unwrap_or(exif.orientation);
     let (w, h) = p.image.dimensions();
     Ok(finish(
         DynamicImage::ImageRgb8(p.image),

@@ -9,12 +9,11 @@
 //! and must not be applied again.
 
 use std::ffi::{c_char, c_int, c_void, CStr};
-use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use image::RgbImage;
 
-use crate::wheel_fetch::{self, HEIF_DE265_NAME, HEIF_LIB_NAME, HEIF_WHEEL};
+use crate::wheel_fetch::{HEIF_DE265_NAME, HEIF_LIB_NAME, HEIF_WHEEL};
 
 /// libheif's error struct, returned by value (code 0: success).
 #[repr(C)]
@@ -72,62 +71,13 @@ unsafe impl Sync for Api {}
 
 static API: OnceLock<Result<Api, String>> = OnceLock::new();
 
-/// Folders searched for the two libraries, in order: `LIKENESS_HEIF_DIR`, next to the
-/// executable, the build-time copy, the user cache.
-fn candidate_dirs() -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Some(d) = std::env::var_os("LIKENESS_HEIF_DIR").filter(|d| !d.is_empty()) {
-        out.push(PathBuf::from(d));
-    }
-    if let Some(dir) = std::env::current_exe()
-        .ok()
-        .and_then(|e| e.parent().map(Path::to_path_buf))
-    {
-        out.push(dir);
-    }
-    out.push(PathBuf::from(env!("LIKENESS_BUILD_HEIF_DIR")));
-    if let Some(c) = cache_dir() {
-        out.push(c);
-    }
-    out
-}
-
-fn cache_dir() -> Option<PathBuf> {
-    directories::ProjectDirs::from("org", "Likeness", "likeness").map(|d| {
-        d.cache_dir()
-            .join(format!("libheif-{}", HEIF_WHEEL.version))
-    })
-}
-
-fn locate() -> Result<PathBuf, String> {
-    let dirs = candidate_dirs();
-    if let Some(d) = dirs
-        .iter()
-        .find(|d| d.join(HEIF_LIB_NAME).is_file() && d.join(HEIF_DE265_NAME).is_file())
-    {
-        return Ok(d.clone());
-    }
-    let cache = cache_dir().ok_or("no cache directory for libheif")?;
-    tracing::info!(
-        "fetching libheif ({} {}) into {}",
-        HEIF_WHEEL.package,
-        HEIF_WHEEL.version,
-        cache.display()
-    );
-    wheel_fetch::fetch_wheel_into(&HEIF_WHEEL, &cache).map_err(|e| {
-        format!(
-            "libheif was not found (looked in {}) and fetching it failed: {e}",
-            dirs.iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    })?;
-    Ok(cache)
-}
-
 fn load() -> Result<Api, String> {
-    let dir = locate()?;
+    let dir = super::native::wheel_dir(
+        &HEIF_WHEEL,
+        "LIKENESS_HEIF_DIR",
+        env!("LIKENESS_BUILD_HEIF_DIR"),
+    )
+    .map_err(|e| format!("libheif {e}"))?;
     // SAFETY: loading the pinned, hash-checked libraries; libde265 first by absolute path, as
     // libheif names it by soname and has no RPATH.
     unsafe {

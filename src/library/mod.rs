@@ -1,8 +1,10 @@
 //! The photo collection on disk: walking folders, fingerprinting files, decoding with EXIF
 //! orientation and size limits, and face thumbnails. Photos are only ever read.
 
+pub mod avif;
 pub mod decode;
 pub mod heif;
+mod native;
 pub mod walk;
 
 use sha2::{Digest, Sha256};
