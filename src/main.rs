@@ -77,6 +77,8 @@ enum Command {
     },
     /// Library totals.
     Stats,
+    /// The photo formats this installation can decode, and why not where it cannot.
+    Formats,
     /// Group faces into people (incremental: new faces join people first). User decisions hold.
     Cluster {
         /// Recompute every machine assignment (names, merges and answers still hold).
@@ -258,6 +260,7 @@ fn run(cli: Cli) -> Result<()> {
             map_from.as_deref(),
         ),
         Command::Stats => engine::stats(&ctx),
+        Command::Formats => engine::formats(&ctx),
         Command::Eval {
             what:
                 EvalCommand::Clusters {

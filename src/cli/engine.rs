@@ -132,6 +132,29 @@ pub fn eval_lfw(
 }
 
 /// `likeness stats`
+/// `likeness formats`
+pub fn formats(ctx: &Ctx) -> Result<()> {
+    let list = likeness::library::formats::status();
+    ctx.emit(json!({ "formats": list }), || {
+        list.iter()
+            .map(|f| {
+                format!(
+                    "{:<11} {:<40} {}",
+                    f.name,
+                    f.extensions.join(" "),
+                    match (&f.decoder, &f.reason) {
+                        (Some(d), _) => format!("yes ({d})"),
+                        (None, Some(why)) => format!("no: {why}"),
+                        (None, None) => "no".to_string(),
+                    }
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    Ok(())
+}
+
 pub fn stats(ctx: &Ctx) -> Result<()> {
     let path = ctx.db_path();
     if !path.exists() {

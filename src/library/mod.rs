@@ -3,6 +3,7 @@
 
 pub mod avif;
 pub mod decode;
+pub mod formats;
 pub mod heif;
 mod native;
 pub mod walk;

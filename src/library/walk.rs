@@ -7,55 +7,6 @@ use std::time::UNIX_EPOCH;
 
 use crate::progress::CancelToken;
 
-/// Extensions Likeness decodes.
-pub const SUPPORTED: &[&str] = &[
-    "jpg", "jpeg", "jpe", "jfif", "png", "webp", "tif", "tiff", "bmp", "gif", "heic", "heif", "hif",
-];
-
-/// Photo formats we recognise but cannot decode yet, with the reason a user reads.
-const UNSUPPORTED: &[(&str, &str)] = &[
-    (
-        "cr2",
-        "camera RAW files are not supported; scan the JPEG exported from it",
-    ),
-    (
-        "cr3",
-        "camera RAW files are not supported; scan the JPEG exported from it",
-    ),
-    (
-        "nef",
-        "camera RAW files are not supported; scan the JPEG exported from it",
-    ),
-    (
-        "arw",
-        "camera RAW files are not supported; scan the JPEG exported from it",
-    ),
-    (
-        "dng",
-        "camera RAW files are not supported; scan the JPEG exported from it",
-    ),
-    (
-        "orf",
-        "camera RAW files are not supported; scan the JPEG exported from it",
-    ),
-    (
-        "rw2",
-        "camera RAW files are not supported; scan the JPEG exported from it",
-    ),
-    (
-        "raf",
-        "camera RAW files are not supported; scan the JPEG exported from it",
-    ),
-    (
-        "srw",
-        "camera RAW files are not supported; scan the JPEG exported from it",
-    ),
-    (
-        "pef",
-        "camera RAW files are not supported; scan the JPEG exported from it",
-    ),
-];
-
 /// A photo file found by the walk, with the facts that decide whether it changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileEntry {
@@ -84,11 +35,9 @@ pub fn classify(path: &Path) -> Result<bool, &'static str> {
         .and_then(|e| e.to_str())
         .map(|e| e.to_ascii_lowercase())
         .unwrap_or_default();
-    if SUPPORTED.contains(&ext.as_str()) {
-        return Ok(true);
-    }
-    match UNSUPPORTED.iter().find(|(e, _)| *e == ext) {
-        Some((_, why)) => Err(why),
+    match super::formats::by_extension(&ext).map(|f| f.decoder) {
+        Some(super::formats::Decoder::Unsupported(why)) => Err(why),
+        Some(_) => Ok(true),
         None => Ok(false),
     }
 }
