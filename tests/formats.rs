@@ -127,3 +127,19 @@ fn every_avif_rotation_and_mirror_comes_out_upright_and_identical() {
         assert!(read(name).image.width() > 0, "{name}");
     }
 }
+
+#[test]
+fn a_dng_is_read_through_its_embedded_preview() {
+    let Some(data) = common::shared_data("a_dng_is_read_through_its_embedded_preview") else {
+        return;
+    };
+    let path = data.join("dev/formats/raw/canon_eos_6d.dng");
+    let bytes = std::fs::read(&path).unwrap();
+    let d = decode::decode_file(&path, &bytes, 4096).unwrap();
+    // Its largest preview (a reduced DNG: 1024×683), not the 256-px thumbnail of IFD0.
+    assert_eq!((d.width, d.height), (1024, 683));
+    // By content alone (no RAW extension) the same bytes are a TIFF thumbnail or an error,
+    // never the preview: the extension decides.
+    let as_tiff = decode::decode(&bytes, 4096).map(|d| (d.width, d.height));
+    assert_ne!(as_tiff, Ok((1024, 683)));
+}

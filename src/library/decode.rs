@@ -134,14 +134,53 @@ pub fn guarded<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
     })
 }
 
-/// [`decode`] under [`guarded`]: what the scan, the upgrade and one-photo analysis call.
-pub fn decode_guarded(bytes: &[u8], max_side: u32) -> Result<Decoded, String> {
-    guarded(|| decode(bytes, max_side))
+/// [`decode_file`] under [`guarded`]: what the scan, the upgrade, one-photo analysis and the
+/// app's photo view call.
+pub fn decode_guarded(
+    path: &std::path::Path,
+    bytes: &[u8],
+    max_side: u32,
+) -> Result<Decoded, String> {
+    guarded(|| decode_file(path, bytes, max_side))
+}
+
+/// Decode a file's bytes: camera RAW (by extension: its content is TIFF or a vendor container)
+/// through its embedded preview, everything else by content ([`decode`]).
+pub fn decode_file(path: &std::path::Path, bytes: &[u8], max_side: u32) -> Result<Decoded, String> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default();
+    match super::formats::by_extension(ext).map(|f| f.decoder) {
+        Some(super::formats::Decoder::RawPreview) => decode_raw(bytes, max_side),
+        _ => decode(bytes, max_side),
+    }
+}
+
+/// A camera RAW through its full-size JPEG preview, oriented and dated by the RAW's own EXIF
+/// where it has one (previews often carry none).
+fn decode_raw(bytes: &[u8], max_side: u32) -> Result<Decoded, String> {
+    if bytes.is_empty() {
+        return Err("empty file (0 bytes)".into());
+    }
+    let p = super::raw::preview(bytes)?;
+    let own = super::raw::is_tiff(bytes).then(|| read_raw_exif(bytes));
+    let mut d = decode_with(p.jpeg, max_side, own.as_ref().map(|e| e.orientation))
+        .map_err(|e| format!("camera RAW preview unreadable: {e}"))?;
+    if let Some(t) = own.and_then(|e| e.taken_at) {
+        d.taken_at = Some(t);
+    }
+    Ok(d)
 }
 
 /// Decode `bytes` into a [`Decoded`] whose longest side is at most `max_side`. Errors are
 /// human-readable reasons, recorded with the photo.
 pub fn decode(bytes: &[u8], max_side: u32) -> Result<Decoded, String> {
+    decode_with(bytes, max_side, None)
+}
+
+/// [`decode`], with the orientation given by the caller (a RAW's own) instead of the image's.
+fn decode_with(bytes: &[u8], max_side: u32, orientation: Option<u8>) -> Result<Decoded, String> {
     if bytes.is_empty() {
         return Err("empty file (0 bytes)".into());
     }
@@ -153,7 +192,10 @@ pub fn decode(bytes: &[u8], max_side: u32) -> Result<Decoded, String> {
     }
     let format = image::guess_format(bytes)
         .map_err(|_| "not an image: the content is no format Likeness reads".to_string())?;
-    let exif = read_exif(bytes);
+    let mut exif = read_exif(bytes);
+    if let Some(o) = orientation {
+        exif.orientation = o;
+    }
     let raw = if format == ImageFormat::Jpeg {
         decode_jpeg_scaled(bytes, max_side)?
     } else {

@@ -12,6 +12,8 @@ pub enum Decoder {
     Heif,
     /// libavif, loaded at run time (`library::avif`).
     Avif,
+    /// The full-size JPEG preview a camera RAW embeds (`library::raw`).
+    RawPreview,
     /// Recognised but not read: the reason a user reads.
     Unsupported(&'static str),
 }
@@ -23,8 +25,6 @@ pub struct Format {
     pub extensions: &'static [&'static str],
     pub decoder: Decoder,
 }
-
-const RAW_WHY: &str = "camera RAW files are not supported yet; scan the JPEG exported from it";
 
 /// Every format, in the order `likeness formats` lists them.
 pub const FORMATS: &[Format] = &[
@@ -73,7 +73,7 @@ pub const FORMATS: &[Format] = &[
         extensions: &[
             "dng", "cr2", "cr3", "nef", "arw", "orf", "raf", "rw2", "pef", "srw",
         ],
-        decoder: Decoder::Unsupported(RAW_WHY),
+        decoder: Decoder::RawPreview,
     },
 ];
 
@@ -106,6 +106,7 @@ pub fn status() -> Vec<FormatStatus> {
                 Decoder::Builtin => Ok("image crate (built in)".to_string()),
                 Decoder::Heif => super::heif::availability(),
                 Decoder::Avif => super::avif::availability(),
+                Decoder::RawPreview => Ok("the embedded full-size JPEG preview".to_string()),
                 Decoder::Unsupported(why) => Err(why.to_string()),
             };
             FormatStatus {

@@ -6,6 +6,7 @@ pub mod decode;
 pub mod formats;
 pub mod heif;
 mod native;
+pub mod raw;
 pub mod walk;
 
 use sha2::{Digest, Sha256};

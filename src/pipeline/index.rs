@@ -449,7 +449,7 @@ fn read_and_decode(
     }
     // A malformed file must never take the scan down: decoders are third-party code.
     let decoded = timed(&timers.decode, || {
-        decode::decode_guarded(&bytes, settings::DETECT_MAX_SIDE)
+        decode::decode_guarded(&w.entry.path, &bytes, settings::DETECT_MAX_SIDE)
     });
     match decoded {
         Ok(d) => Ok((w.clone(), hash, d)),

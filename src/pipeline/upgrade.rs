@@ -207,7 +207,7 @@ fn reembed(
     }
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
     // A decoder bug must cost one photo, not the upgrade (as in the scan).
-    let d = decode::decode_guarded(&bytes, settings::DETECT_MAX_SIDE)?;
+    let d = decode::decode_guarded(path, &bytes, settings::DETECT_MAX_SIDE)?;
     let chips: Vec<Vec<f32>> = p
         .faces
         .iter()

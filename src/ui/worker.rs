@@ -516,7 +516,7 @@ fn load_library(store: &Store) -> Result<Library, String> {
 /// Decode a photo for display, longest side at most [`DISPLAY_MAX_SIDE`].
 pub fn load_photo(path: &Path, boxes: Vec<[f32; 4]>) -> Result<ShownPhoto, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let d = library::decode::decode_guarded(&bytes, DISPLAY_MAX_SIDE)
+    let d = library::decode::decode_guarded(path, &bytes, DISPLAY_MAX_SIDE)
         .map_err(|e| format!("{}: {e}", path.display()))?;
     let image = ColorImage::from_rgb(
         [d.image.width() as usize, d.image.height() as usize],
