@@ -15,6 +15,7 @@ use std::sync::OnceLock;
 
 use image::RgbImage;
 
+use super::decode::ContainerPhoto;
 use crate::wheel_fetch::{AVIF_LIB_NAME, AVIF_WHEEL};
 
 #[repr(C)]
@@ -173,15 +174,6 @@ pub fn orientation_of(irot: Option<u8>, imir: Option<u8>) -> u8 {
     }
 }
 
-/// A decoded AVIF primary image, as stored.
-pub struct AvifPhoto {
-    pub image: RgbImage,
-    /// The EXIF payload (TIFF header first), if any.
-    pub exif: Option<Vec<u8>>,
-    /// The container's rotation/mirror as an EXIF orientation, when it has any.
-    pub container_orientation: Option<u8>,
-}
-
 struct Guard<'a> {
     api: &'a Api,
     decoder: *mut DecoderHead,
@@ -214,7 +206,7 @@ fn result(api: &Api, r: c_int) -> String {
 }
 
 /// Decode the primary image of an AVIF file. `max_pixels` bounds what libavif will decode.
-pub fn decode(bytes: &[u8], max_pixels: u64) -> Result<AvifPhoto, String> {
+pub fn decode(bytes: &[u8], max_pixels: u64) -> Result<ContainerPhoto, String> {
     let api = api().map_err(|e| format!("AVIF cannot be decoded here: {e}"))?;
     // An RGB image struct with room to spare (see the module doc), 8-byte aligned; declared
     // before the guard so that it outlives the guard's release of its pixels.
@@ -283,7 +275,7 @@ pub fn decode(bytes: &[u8], max_pixels: u64) -> Result<AvifPhoto, String> {
         drop(g);
         let image = RgbImage::from_raw(w as u32, h as u32, raw)
             .ok_or("broken AVIF: pixel buffer size mismatch")?;
-        Ok(AvifPhoto {
+        Ok(ContainerPhoto {
             image,
             exif,
             container_orientation,

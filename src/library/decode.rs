@@ -185,10 +185,10 @@ fn decode_with(bytes: &[u8], max_side: u32, orientation: Option<u8>) -> Result<D
         return Err("empty file (0 bytes)".into());
     }
     if super::heif::is_avif(bytes) {
-        return decode_avif(bytes, max_side);
+        return decode_container(super::avif::decode(bytes, settings::MAX_PIXELS), max_side);
     }
     if super::heif::is_heif(bytes) {
-        return decode_heif(bytes, max_side);
+        return decode_container(super::heif::decode(bytes, settings::MAX_PIXELS), max_side);
     }
     let format = image::guess_format(bytes)
         .map_err(|_| "not an image: the content is no format Likeness reads".to_string())?;
@@ -214,25 +214,23 @@ fn decode_with(bytes: &[u8], max_side: u32, orientation: Option<u8>) -> Result<D
     ))
 }
 
-/// HEIC/HEIF through libheif: the container's own rotation/mirror/crop are applied by libheif;
-/// EXIF orientation only where the container has none (see `heif`).
-fn decode_heif(bytes: &[u8], max_side: u32) -> Result<Decoded, String> {
-    let p = super::heif::decode(bytes, settings::MAX_PIXELS)?;
-    let exif = p.exif.as_deref().map(read_raw_exif).unwrap_or_default();
-    let orientation = if p.transformed { 1 } else { exif.orientation };
-    let (w, h) = p.image.dimensions();
-    Ok(finish(
-        DynamicImage::ImageRgb8(p.image),
-        (w, h),
-        orientation,
-        exif.taken_at,
-        max_side,
-    ))
+/// A photo decoded by a run-time library (libheif, libavif), as it comes out of it.
+pub struct ContainerPhoto {
+    pub image: RgbImage,
+    /// The EXIF payload (TIFF header first), if any.
+    pub exif: Option<Vec<u8>>,
+    /// The orientation still to apply because of the container's own rotation/mirror (`Some(1)`
+    /// when the library applied them itself), or `None` when the container has none: then the
+    /// EXIF orientation applies.
+    pub container_orientation: Option<u8>,
 }
 
-/// AVIF through libavif: the container's rotation/mirror as an orientation, else EXIF's.
-fn decode_avif(bytes: &[u8], max_side: u32) -> Result<Decoded, String> {
-    let p = super::avif::decode(bytes, settings::MAX_PIXELS)?;
+/// HEIC/HEIF through libheif, AVIF through libavif; orientation applied once (see `heif`).
+fn decode_container(
+    decoded: Result<ContainerPhoto, String>,
+    max_side: u32,
+) -> Result<Decoded, String> {
+    let p = decoded?;
     let exif = p.exif.as_deref().map(read_raw_exif).unwrap_or_default();
     let orientation = p.container_orientation.unwrap_or(exif.orientation);
     let (w, h) = p.image.dimensions();

@@ -13,6 +13,7 @@ use std::sync::OnceLock;
 
 use image::RgbImage;
 
+use super::decode::ContainerPhoto;
 use crate::wheel_fetch::{HEIF_DE265_NAME, HEIF_LIB_NAME, HEIF_WHEEL};
 
 /// libheif's error struct, returned by value (code 0: success).
@@ -171,17 +172,6 @@ pub fn is_avif(bytes: &[u8]) -> bool {
     bytes.len() >= 12 && &bytes[4..8] == b"ftyp" && matches!(&bytes[8..12], b"avif" | b"avis")
 }
 
-/// A decoded HEIF primary image.
-pub struct HeifPhoto {
-    /// The pixels with the container's transformations applied.
-    pub image: RgbImage,
-    /// The EXIF block (TIFF header first), if the image has one.
-    pub exif: Option<Vec<u8>>,
-    /// Whether the container rotates, mirrors or crops the image (then EXIF orientation must
-    /// not be applied on top).
-    pub transformed: bool,
-}
-
 /// Frees libheif objects however the decode ends.
 struct Guard<'a> {
     api: &'a Api,
@@ -209,7 +199,7 @@ impl Drop for Guard<'_> {
 
 /// Decode the primary image of a HEIF file. `max_pixels` guards against decompression bombs
 /// before any pixel is decoded.
-pub fn decode(bytes: &[u8], max_pixels: u64) -> Result<HeifPhoto, String> {
+pub fn decode(bytes: &[u8], max_pixels: u64) -> Result<ContainerPhoto, String> {
     let api = api().map_err(|e| format!("HEIC/HEIF cannot be decoded here: {e}"))?;
     let mut g = Guard {
         api,
@@ -291,10 +281,11 @@ pub fn decode(bytes: &[u8], max_pixels: u64) -> Result<HeifPhoto, String> {
         }
         let image = RgbImage::from_raw(iw as u32, ih as u32, raw)
             .ok_or("broken HEIF: plane size mismatch")?;
-        Ok(HeifPhoto {
+        Ok(ContainerPhoto {
             image,
             exif,
-            transformed,
+            // libheif applied the container's transforms: nothing more to turn.
+            container_orientation: transformed.then_some(1),
         })
     }
 }
