@@ -56,6 +56,7 @@ fn synthetic(db: &Path, faces: usize) {
                     status: PhotoStatus::Indexed,
                     error: None,
                     detector: Some("bench"),
+                    linked_to: None,
                 })?;
                 let f = NewFace {
                     bbox: [100.0, 100.0, 200.0, 220.0],

@@ -143,3 +143,57 @@ fn a_dng_is_read_through_its_embedded_preview() {
     let as_tiff = decode::decode(&bytes, 4096).map(|d| (d.width, d.height));
     assert_ne!(as_tiff, Ok((1024, 683)));
 }
+
+#[test]
+fn a_raw_beside_its_jpeg_is_indexed_once_and_every_format_scans() {
+    use likeness::progress::{CancelToken, Progress};
+    let Some(data) =
+        common::shared_data("a_raw_beside_its_jpeg_is_indexed_once_and_every_format_scans")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let lib = dir.path().join("photos");
+    std::fs::create_dir(&lib).unwrap();
+    let copy = |from: &Path, to: &str| std::fs::copy(from, lib.join(to)).unwrap();
+    copy(&fixture("astronaut.jpg"), "IMG_1234.JPG");
+    copy(
+        &data.join("dev/formats/raw/canon_eos_6d.dng"),
+        "IMG_1234.DNG",
+    );
+    copy(&fixture("astronaut_exif6.heic"), "phone.heic");
+    copy(&data.join("dev/formats/avif/hopper.avif"), "web.avif");
+    copy(&data.join("dev/formats/raw/canon_eos_6d.dng"), "alone.dng");
+    let before = common::fingerprint_tree(&lib);
+    let mut store = likeness::store::Store::open(&dir.path().join("l.db")).unwrap();
+    let models = likeness::vision::Models::load_default().unwrap();
+    let opts = likeness::pipeline::ScanOptions::new(vec![lib.clone()]);
+    let scan = |store: &mut likeness::store::Store| {
+        likeness::pipeline::index(store, &models, &opts, &CancelToken::new(), &Progress::new())
+            .unwrap()
+    };
+    let o = scan(&mut store);
+    assert_eq!(o.photos_seen, 5);
+    assert_eq!(
+        (o.photos_indexed, o.photos_linked, o.photos_failed),
+        (4, 1, 0),
+        "{o:?}"
+    );
+    // Faces: the astronaut in the JPEG and the HEIC, Grace Hopper in the AVIF; none twice.
+    assert_eq!(o.faces_found, 3, "{o:?}");
+    let raw = store
+        .photo_by_path(
+            &lib.join("IMG_1234.DNG")
+                .canonicalize()
+                .unwrap()
+                .to_string_lossy(),
+        )
+        .unwrap()
+        .unwrap();
+    assert!(raw.linked_to.unwrap().ends_with("IMG_1234.JPG"));
+    // Nothing changed on disk, and a re-scan has nothing to do.
+    assert_eq!(common::fingerprint_tree(&lib), before);
+    let again = scan(&mut store);
+    assert_eq!(again.photos_unchanged, 5, "{again:?}");
+    assert_eq!(again.photos_indexed + again.photos_linked, 0);
+}

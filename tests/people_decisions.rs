@@ -38,6 +38,7 @@ fn build(store: &mut Store, per: usize, offset: usize) -> Vec<i64> {
                             status: PhotoStatus::Indexed,
                             error: None,
                             detector: None,
+                            linked_to: None,
                         })?;
                     }
                     let target_photo = if shared { ids_photo(w, ids[0])? } else { photo };

@@ -106,6 +106,8 @@ pub struct ScanOutcome {
     pub failures: Vec<Failure>,
     /// This run's failures counted by kind of reason ([`reason_kind`]).
     pub failures_by_reason: std::collections::BTreeMap<String, u64>,
+    /// RAW files linked in this run to the JPEG of the same shot (indexed once, there).
+    pub photos_linked: u64,
     pub timing: StageTiming,
     /// Execution provider of each model, e.g. `retinaface_mnet025: CPU`.
     pub providers: Vec<String>,
@@ -157,6 +159,11 @@ enum Op {
     Moved {
         photo_id: i64,
         entry: FileEntry,
+    },
+    /// Not indexed itself: the same shot is indexed as `to` (`pairs`).
+    Linked {
+        work: Work,
+        to: String,
     },
 }
 
@@ -242,10 +249,52 @@ pub fn index(
     let unchanged = |row: &crate::store::PhotoRow, e: &FileEntry| {
         row.size == e.size && row.mtime_ns == e.mtime_ns
     };
+    // RAW + JPEG of one shot: index one, link the other.
+    let links: HashMap<String, String> = {
+        let paths: Vec<&Path> = found.photos.iter().map(|e| e.path.as_path()).collect();
+        let is_raw = |p: &Path| {
+            p.extension()
+                .and_then(|e| e.to_str())
+                .and_then(crate::library::formats::by_extension)
+                .is_some_and(|f| f.decoder == crate::library::formats::Decoder::RawPreview)
+        };
+        let has_faces = |p: &Path| {
+            known.contains_key(&path_str(p))
+                && store.face_count_at(&path_str(p)).map_or(true, |n| n > 0)
+        };
+        super::pairs::links(&paths, is_raw, has_faces)
+            .into_iter()
+            .map(|(a, b)| (path_str(&a), path_str(&b)))
+            .collect()
+    };
     for e in &found.photos {
         let p = path_str(&e.path);
         seen.insert(p.clone());
+        if let Some(to) = links.get(&p) {
+            match known.get(&p) {
+                Some(row)
+                    if unchanged(row, e)
+                        && row.status == PhotoStatus::Indexed
+                        && row.linked_to.as_ref() == Some(to) =>
+                {
+                    out.photos_unchanged += 1
+                }
+                row => unsupported_ops.push(Op::Linked {
+                    work: Work {
+                        entry: e.clone(),
+                        existing: row.map(|r| r.id),
+                    },
+                    to: to.clone(),
+                }),
+            }
+            continue;
+        }
         match known.get(&p) {
+            // A file linked to a sibling that is gone is read for itself.
+            Some(row) if row.linked_to.is_some() => work.push(Work {
+                entry: e.clone(),
+                existing: Some(row.id),
+            }),
             Some(row) if unchanged(row, e) && row.status != PhotoStatus::Missing => {
                 out.photos_unchanged += 1
             }
@@ -577,6 +626,9 @@ fn write_loop(
                             reason: reason.clone(),
                         });
                     }
+                    Op::Linked { .. } => {
+                        out.photos_linked += 1;
+                    }
                     Op::Moved { photo_id, .. } => {
                         out.photos_moved += 1;
                         moved_ids.insert(*photo_id);
@@ -614,6 +666,7 @@ fn apply(w: &Writer<'_>, model_id: &str, ops: &[Op]) -> Result<()> {
                     status: PhotoStatus::Indexed,
                     error: None,
                     detector: Some(models::DETECTOR.id),
+                    linked_to: None,
                 })?;
                 replace_faces(w, model_id, id, faces)?;
             }
@@ -630,6 +683,23 @@ fn apply(w: &Writer<'_>, model_id: &str, ops: &[Op]) -> Result<()> {
                     status: PhotoStatus::Failed,
                     error: Some(reason),
                     detector: None,
+                    linked_to: None,
+                })?;
+            }
+            Op::Linked { work, to } => {
+                let path = path_str(&work.entry.path);
+                w.upsert_photo(&PhotoFacts {
+                    path: &path,
+                    size: work.entry.size,
+                    mtime_ns: work.entry.mtime_ns,
+                    content_hash: None,
+                    width: None,
+                    height: None,
+                    taken_at: None,
+                    status: PhotoStatus::Indexed,
+                    error: None,
+                    detector: None,
+                    linked_to: Some(to),
                 })?;
             }
             Op::Moved { photo_id, entry } => {

@@ -1,6 +1,7 @@
 //! Long jobs as plain functions with the signature `(input, &CancelToken, &Progress) -> Result`.
 
 pub mod index;
+mod pairs;
 pub mod photo;
 pub mod upgrade;
 

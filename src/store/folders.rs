@@ -205,6 +205,7 @@ mod tests {
                     status: super::super::PhotoStatus::Indexed,
                     error: None,
                     detector: None,
+                    linked_to: None,
                 })
             })
             .unwrap();

@@ -145,6 +145,9 @@ pub const MIGRATIONS: &[Step] = &[
     "#,
         quantize_embeddings,
     ),
+    // 4: a camera RAW beside the JPEG (or HEIC) of the same shot is indexed once: the file
+    // not indexed names the one that was (`linked_to`, a path) and has no faces of its own.
+    Step::Sql("ALTER TABLE photos ADD COLUMN linked_to TEXT;"),
 ];
 
 /// Step 3's data conversion: every little-endian `f32` vector becomes int8 + scale.

@@ -41,6 +41,8 @@ pub struct PhotoRow {
     pub mtime_ns: i64,
     pub content_hash: Option<String>,
     pub status: PhotoStatus,
+    /// For a RAW indexed through its sibling: that sibling's path.
+    pub linked_to: Option<String>,
 }
 
 /// Library totals.
@@ -67,6 +69,8 @@ pub struct PhotoFacts<'a> {
     pub status: PhotoStatus,
     pub error: Option<&'a str>,
     pub detector: Option<&'a str>,
+    /// The photo indexed instead of this one (a RAW beside its JPEG), by path.
+    pub linked_to: Option<&'a str>,
 }
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PhotoRow> {
@@ -77,10 +81,11 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PhotoRow> {
         mtime_ns: r.get(3)?,
         content_hash: r.get(4)?,
         status: PhotoStatus::parse(&r.get::<_, String>(5)?),
+        linked_to: r.get(6)?,
     })
 }
 
-const COLS: &str = "id, path, size, mtime_ns, content_hash, status";
+const COLS: &str = "id, path, size, mtime_ns, content_hash, status, linked_to";
 
 impl Store {
     /// Every stored photo.
@@ -90,6 +95,15 @@ impl Store {
             .query_map([], row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
+    }
+
+    /// How many faces the photo stored under `path` has (0 when it is not stored).
+    pub fn face_count_at(&self, path: &str) -> Result<u64> {
+        Ok(self.conn().query_row(
+            "SELECT count(*) FROM faces f JOIN photos p ON p.id = f.photo_id WHERE p.path = ?1",
+            [path],
+            |r| r.get::<_, i64>(0),
+        )? as u64)
     }
 
     /// The photo stored under `path`, if any.
@@ -156,14 +170,15 @@ impl Writer<'_> {
     pub fn upsert_photo(&self, facts: &PhotoFacts<'_>) -> Result<i64> {
         let id = self.tx.query_row(
             "INSERT INTO photos (path, size, mtime_ns, content_hash, width, height, taken_at,
-                                 status, error, detector, indexed_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                                 status, error, detector, indexed_at, linked_to)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
              ON CONFLICT(path) DO UPDATE SET
                 size = excluded.size, mtime_ns = excluded.mtime_ns,
                 content_hash = excluded.content_hash, width = excluded.width,
                 height = excluded.height, taken_at = excluded.taken_at,
                 status = excluded.status, error = excluded.error,
-                detector = excluded.detector, indexed_at = excluded.indexed_at
+                detector = excluded.detector, indexed_at = excluded.indexed_at,
+                linked_to = excluded.linked_to
              RETURNING id",
             params![
                 facts.path,
@@ -176,7 +191,8 @@ impl Writer<'_> {
                 facts.status.as_str(),
                 facts.error,
                 facts.detector,
-                now()
+                now(),
+                facts.linked_to
             ],
             |r| r.get(0),
         )?;
