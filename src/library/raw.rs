@@ -11,7 +11,7 @@ use std::io::Cursor;
 /// Candidate previews looked at, at most: a 50 MB RAW has a handful; this bounds a hostile file.
 const MAX_CANDIDATES: usize = 4096;
 
-/// The embedded preview: its bytes (from the JPEG's start to the end of the file; the decoder
+/// An embedded preview: its bytes (from the JPEG's start to the end of the file; the decoder
 /// stops at its end marker) and size.
 pub struct Preview<'a> {
     pub jpeg: &'a [u8],
@@ -19,9 +19,16 @@ pub struct Preview<'a> {
     pub height: u16,
 }
 
-/// The largest colour JPEG embedded in `bytes`, or why there is none.
-pub fn preview(bytes: &[u8]) -> Result<Preview<'_>, String> {
-    let mut best: Option<(u32, usize, u16, u16)> = None;
+/// How far past a candidate's start its headers are looked for: a real preview's frame header
+/// comes within its first few hundred kilobytes (after EXIF and thumbnails); a stray marker in
+/// sensor data must not make the parser read the rest of a 50 MB file.
+const HEADER_WINDOW: usize = 4 << 20;
+
+/// The colour JPEGs embedded in `bytes`, largest first (the caller decodes the first that
+/// works: a stray start marker in sensor data can parse as a bogus large frame), or why there
+/// is none.
+pub fn previews(bytes: &[u8]) -> Result<Vec<Preview<'_>>, String> {
+    let mut found: Vec<Preview<'_>> = Vec::new();
     let mut seen = 0usize;
     let mut at = 0usize;
     while let Some(k) = find_soi(&bytes[at..]) {
@@ -31,29 +38,40 @@ pub fn preview(bytes: &[u8]) -> Result<Preview<'_>, String> {
         if seen > MAX_CANDIDATES {
             break;
         }
-        let mut dec = jpeg_decoder::Decoder::new(Cursor::new(&bytes[start..]));
+        let window = &bytes[start..bytes.len().min(start + HEADER_WINDOW)];
+        let mut dec = jpeg_decoder::Decoder::new(Cursor::new(window));
         if dec.read_info().is_err() {
             continue;
         }
         let Some(info) = dec.info() else { continue };
-        let usable = info.coding_process != jpeg_decoder::CodingProcess::Lossless
-            && info.pixel_format == jpeg_decoder::PixelFormat::RGB24;
-        let area = info.width as u32 * info.height as u32;
-        if usable && best.is_none_or(|b| area > b.0) {
-            best = Some((area, start, info.width, info.height));
+        if info.coding_process != jpeg_decoder::CodingProcess::Lossless
+            && info.pixel_format == jpeg_decoder::PixelFormat::RGB24
+        {
+            found.push(Preview {
+                jpeg: &bytes[start..],
+                width: info.width,
+                height: info.height,
+            });
         }
     }
-    let (_, start, width, height) =
-        best.ok_or("camera RAW without a usable embedded JPEG preview")?;
-    Ok(Preview {
-        jpeg: &bytes[start..],
-        width,
-        height,
-    })
+    if found.is_empty() {
+        return Err("camera RAW without a usable embedded JPEG preview".into());
+    }
+    found.sort_by_key(|p| std::cmp::Reverse(p.width as u32 * p.height as u32));
+    Ok(found)
+}
+
+/// A JPEG start: SOI followed by a marker a real JPEG begins with (APPn, DQT, DHT, SOF0-2,
+/// DRI, COM), which rules out most chance `FF D8 FF` in sensor data.
+fn is_jpeg_start(w: &[u8]) -> bool {
+    w[0] == 0xFF
+        && w[1] == 0xD8
+        && w[2] == 0xFF
+        && matches!(w[3], 0xE0..=0xEF | 0xDB | 0xC4 | 0xC0..=0xC2 | 0xDD | 0xFE)
 }
 
 fn find_soi(b: &[u8]) -> Option<usize> {
-    b.windows(3).position(|w| w == [0xFF, 0xD8, 0xFF])
+    b.windows(4).position(is_jpeg_start)
 }
 
 /// Whether the RAW is TIFF-based (DNG, CR2, NEF, ARW, PEF, SRW), so its IFD0 carries the
@@ -84,9 +102,11 @@ mod tests {
         let big_at = f.len();
         f.extend(jpeg(640, 480));
         f.extend(b"trailing sensor data");
-        let p = preview(&f).unwrap();
-        assert_eq!((p.width, p.height), (640, 480));
-        assert_eq!(p.jpeg.as_ptr(), f[big_at..].as_ptr());
-        assert!(preview(b"II*\0 nothing here").is_err());
+        let p = previews(&f).unwrap();
+        assert_eq!(p.len(), 2);
+        assert_eq!((p[0].width, p[0].height), (640, 480));
+        assert_eq!(p[0].jpeg.as_ptr(), f[big_at..].as_ptr());
+        assert_eq!((p[1].width, p[1].height), (160, 120));
+        assert!(previews(b"II*\0 nothing here").is_err());
     }
 }

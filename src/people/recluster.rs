@@ -223,11 +223,12 @@ fn one_pass(
     )?;
     outcome.clusters = c.groups;
 
-    // Groups → people. A group holding pinned faces goes to the person most of its faces are
-    // in: pinned faces vote for their person, the others for the one they were in. One face
-    // the user moved must not drag the 30 look-alikes of another person after it (that would
-    // merge two people silently); a group the user confirmed goes to the user's person. The
-    // others take the old person they overlap most (full) or become new people.
+    // Groups → people. A group holding pinned faces goes to their person, unless another
+    // person holds a strict majority of the group's faces (pinned faces count for their
+    // person, the others for the one they were in): one face the user moved must not drag the
+    // 30 look-alikes of another person after it (that would merge two people silently), and new
+    // faces around a face the user confirmed go to the user's person. The others take the old
+    // person they overlap most (full) or become new people.
     let mut groups: Vec<Vec<usize>> = vec![Vec::new(); c.groups];
     for (k, l) in c.labels.iter().enumerate() {
         if let Some(g) = l {
@@ -237,14 +238,24 @@ fn one_pass(
     let mut target: Vec<Option<i64>> = groups
         .iter()
         .map(|g| {
-            if g.iter().all(|&i| facts.owner[i].is_none()) {
-                return None;
+            let mut pinned: HashMap<i64, usize> = HashMap::new();
+            for o in g.iter().filter_map(|&i| facts.owner[i]) {
+                *pinned.entry(o).or_default() += 1;
             }
+            let user = pinned.into_iter().max_by_key(|&(p, n)| (n, -p))?.0;
+            // Another person takes the group only with a strict majority of all its faces.
             let mut count: HashMap<i64, usize> = HashMap::new();
             for p in g.iter().filter_map(|&i| facts.owner[i].or(old[i])) {
                 *count.entry(p).or_default() += 1;
             }
-            count.into_iter().max_by_key(|&(p, n)| (n, -p)).map(|x| x.0)
+            let other = count
+                .into_iter()
+                .filter(|&(p, _)| p != user)
+                .max_by_key(|&(p, n)| (n, -p));
+            Some(match other {
+                Some((p, n)) if 2 * n > g.len() => p,
+                _ => user,
+            })
         })
         .collect();
     if mode == Mode::Full {

@@ -47,14 +47,24 @@ impl Store {
     }
 
     /// Record the folders a scan walked (`roots`, canonical) as library folders, except those
-    /// inside a folder already there: a library scanned from the command line then shows and
-    /// rescans its folders in the app.
+    /// inside a folder already there (and replacing those inside them): a library scanned from
+    /// the command line then shows and rescans its folders in the app.
     pub fn add_scanned_folders(&mut self, roots: &[std::path::PathBuf]) -> Result<()> {
-        let known: Vec<String> = self.folders()?.into_iter().map(|f| f.path).collect();
+        // A library scanned before scans recorded folders keeps its other folders too.
+        self.adopt_photo_folders()?;
         for r in roots {
-            if !known.iter().any(|k| r.starts_with(k)) {
-                self.add_folder(&r.to_string_lossy())?;
+            let known = self.folders()?;
+            if known.iter().any(|k| r.starts_with(&k.path)) {
+                continue;
             }
+            // A folder inside the new one is covered by it: one walk, not two.
+            for k in known
+                .iter()
+                .filter(|k| std::path::Path::new(&k.path).starts_with(r))
+            {
+                self.remove_folder(k.id)?;
+            }
+            self.add_folder(&r.to_string_lossy())?;
         }
         Ok(())
     }
@@ -117,6 +127,7 @@ impl Store {
 /// directories that share their first three components (`/home/me/Pictures/2019` and
 /// `/home/me/Pictures/2020` give `/home/me/Pictures`; `/media/usb/DCIM/100` stays apart), never
 /// a shallower folder than that, so a guess never makes a scan walk a whole home directory.
+/// Photos directly in a shallower folder are left out (the user adds that folder if wanted).
 fn scan_roots(dirs: &[std::path::PathBuf]) -> Vec<String> {
     use std::collections::BTreeMap;
     use std::path::{Component, PathBuf};
@@ -144,13 +155,25 @@ fn scan_roots(dirs: &[std::path::PathBuf]) -> Vec<String> {
             })
             .or_insert_with(|| d.clone());
     }
-    let mut out: Vec<String> = groups
-        .into_values()
-        .map(|p| p.to_string_lossy().into_owned())
+    // Never a folder shallower than three components (a home directory, a drive's root): the
+    // photos right in it are left for the user to add; and no folder inside another.
+    let deep = |p: &std::path::Path| {
+        p.components()
+            .filter(|c| matches!(c, Component::Normal(_)))
+            .count()
+            >= 3
+    };
+    let mut roots: Vec<PathBuf> = groups.into_values().filter(|p| deep(p)).collect();
+    roots.sort();
+    roots.dedup();
+    let kept: Vec<PathBuf> = roots
+        .iter()
+        .filter(|r| !roots.iter().any(|o| o != *r && r.starts_with(o)))
+        .cloned()
         .collect();
-    out.sort();
-    out.dedup();
-    out
+    kept.iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect()
 }
 
 #[cfg(test)]
@@ -180,7 +203,12 @@ mod tests {
             scan_roots(&d(&["/tmp/gui/photos/Ann", "/tmp/gui/photos/Ben"])),
             vec!["/tmp/gui/photos"]
         );
-        assert_eq!(scan_roots(&d(&["/photos"])), vec!["/photos"]);
+        // A home directory or a drive's root is never guessed; nested roots collapse.
+        assert!(scan_roots(&d(&["/photos", "/home/me"])).is_empty());
+        assert_eq!(
+            scan_roots(&d(&["/home/me", "/home/me/Pictures/a"])),
+            vec!["/home/me/Pictures/a"]
+        );
         assert!(scan_roots(&[]).is_empty());
     }
 
@@ -229,6 +257,9 @@ mod tests {
             .unwrap();
         let got: Vec<_> = s.folders().unwrap().into_iter().map(|f| f.path).collect();
         assert_eq!(got, vec!["/photos/a", "/photos/b"]);
+        s.add_scanned_folders(&["/photos".into()]).unwrap();
+        let got: Vec<_> = s.folders().unwrap().into_iter().map(|f| f.path).collect();
+        assert_eq!(got, vec!["/photos"]);
         // A library with folders adopts nothing, nor one whose folders the user removed.
         assert!(s.adopt_photo_folders().unwrap().is_empty());
         for f in s.folders().unwrap() {
