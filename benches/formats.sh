@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
 # Full-size photos per format (a benchmark, not a test): the same composites of LFW faces at 12 MP
 # (50 photos) and 48 MP (10 photos), as JPEG and as HEIC, scanned by the real pipeline; photos/s,
-# faces/s, faces found (the same pictures, so the HEIC count should equal the JPEG count) and the
-# thread-time split. HEIC files are encoded with pillow-heif in a private venv under $work.
+# faces/s, the thread-time split, and the recall of the pasted faces by size (benches/recall.py);
+# side by side with Python `face_recognition` (HOG, upsample 1, full-size image, plus its
+# encodings, two worker processes for the two cores) on the same JPEGs in the same run.
+#
+# HEIC files are written as phones write them, a grid of HEVC tiles (benches/heic_grid.py, with
+# the libheif + x265 that pillow-heif ships); encoding takes ~20 s per 12 MP photo and ~75 s per
+# 48 MP photo on 2 cores. face_recognition needs dlib, built from source once into
+# target/bench/fr-venv (~15 min). FR=0 skips it.
 #
 #   benches/formats.sh [DATA_DIR] [N12] [N48]      (defaults ../shared/data, 50, 10)
 set -euo pipefail
@@ -19,21 +25,21 @@ export LIKENESS_LOG=error
 
 python3 -m venv "$work/venv"
 "$work/venv/bin/pip" install --quiet pillow==13.0.0 pillow-heif==1.8.1
+fr=$PWD/target/bench/fr-venv/bin/python
+if [ "${FR:-1}" = 1 ] && ! "$fr" -c 'import face_recognition' 2>/dev/null; then
+  python3 -m venv target/bench/fr-venv
+  target/bench/fr-venv/bin/pip install --quiet cmake==4.4.5 numpy==2.4.6 pillow==13.0.0
+  PATH=$PWD/target/bench/fr-venv/bin:$PATH target/bench/fr-venv/bin/pip install --quiet \
+    dlib==20.0.1 face_recognition==1.3.0 face-recognition-models==0.3.0
+fi
 
 for mp in 12 48; do
   n=$([ $mp = 12 ] && echo "$n12" || echo "$n48")
   $bin --json bench photos "$data/lfw/identities_min5.tsv" "$work/jpeg$mp" --count "$n" --megapixels $mp >/dev/null
-  mkdir -p "$work/heic$mp"
-  "$work/venv/bin/python" - "$work/jpeg$mp" "$work/heic$mp" <<'PY'
-import sys, pathlib
-from PIL import Image
-import pillow_heif
-pillow_heif.register_heif_opener()
-src, dst = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
-for f in sorted(src.glob("*.jpg")):
-    Image.open(f).save(dst / (f.stem + ".heic"), quality=80)
-PY
+  "$work/venv/bin/python" benches/heic_grid.py "$work/jpeg$mp" "$work/heic$mp" 500 2>/dev/null
+  cp "$work/jpeg$mp/faces.tsv" "$work/heic$mp/"
 done
+sync
 
 report() {
   python3 -c '
@@ -49,6 +55,32 @@ print("%-12s %3d photos %4d faces  %6.1f s  %5.2f photos/s  %5.1f faces/s  faile
 
 for mp in 12 48; do
   for fmt in jpeg heic; do
+    cat "$work/$fmt$mp"/* >/dev/null   # the files in the page cache, as for every scan
     $bin --json --db "$work/$fmt$mp.db" scan "$work/$fmt$mp" | report "$mp MP $fmt"
+    python3 benches/recall.py "$work/$fmt$mp" "$work/$fmt$mp.db" "  $mp MP $fmt"
   done
+  if [ "${FR:-1}" = 1 ]; then
+    "$fr" - "$work/jpeg$mp" "$work/fr$mp.json" <<'PY'
+import json, sys, time, pathlib
+from multiprocessing import Pool
+import face_recognition
+
+def one(path):
+    img = face_recognition.load_image_file(path)
+    locs = face_recognition.face_locations(img, number_of_times_to_upsample=1, model="hog")
+    face_recognition.face_encodings(img, locs)
+    return path.name, locs
+
+files = sorted(pathlib.Path(sys.argv[1]).glob("*.jpg"))
+t = time.time()
+with Pool(2) as pool:
+    out = dict(pool.map(one, files, chunksize=1))
+s = time.time() - t
+n = sum(len(v) for v in out.values())
+json.dump(out, open(sys.argv[2], "w"))
+print("%-12s %3d photos %4d faces  %6.1f s  %5.2f photos/s  %5.1f faces/s  (face_recognition, HOG, 2 processes)"
+      % (pathlib.Path(sys.argv[1]).name.replace("jpeg", "") + " MP f_r", len(files), n, s, len(files) / s, n / s))
+PY
+    python3 benches/recall.py "$work/jpeg$mp" "$work/fr$mp.json" "  $mp MP face_recognition"
+  fi
 done

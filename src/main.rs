@@ -146,8 +146,18 @@ enum BenchCommand {
         count: usize,
         #[arg(long, default_value_t = 12.0)]
         megapixels: f64,
+        /// Smallest face pasted, in pixels (faces are this to 400 px).
+        #[arg(long, default_value_t = 40.0)]
+        min_face_px: f64,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+    },
+    /// Recall of the pasted faces of `bench photos` output, per face size, with the detector
+    /// working at each of the given sizes (longest side, pixels), and its thread time.
+    Recall {
+        dir: PathBuf,
+        #[arg(long, value_delimiter = ',', default_values_t = vec![likeness::settings::DETECT_MAX_SIDE])]
+        sides: Vec<u32>,
     },
     /// Cluster a float32 [N, D] .npy file with the code path of `likeness cluster`.
     Cluster {
@@ -196,6 +206,9 @@ enum EvalCommand {
         min_points: Vec<usize>,
     },
 }
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     let cli = Cli::parse();
@@ -303,9 +316,13 @@ fn run(cli: Cli) -> Result<()> {
                     out,
                     count,
                     megapixels,
+                    min_face_px,
                     seed,
                 },
-        } => people::bench_photos(&ctx, &labels, &out, count, megapixels, seed),
+        } => people::bench_photos(&ctx, &labels, &out, count, megapixels, min_face_px, seed),
+        Command::Bench {
+            what: BenchCommand::Recall { dir, sides },
+        } => engine::bench_recall(&ctx, &dir, &sides),
         Command::Bench {
             what:
                 BenchCommand::Cluster {

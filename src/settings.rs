@@ -9,6 +9,11 @@ pub const MAX_PIXELS: u64 = 120_000_000;
 /// Files larger than this are refused before being read (a photo this large is not a photo).
 pub const MAX_FILE_BYTES: u64 = 512 * 1024 * 1024;
 
+/// Longest side, in pixels, of the decoded photo the scan works from: face chips, thumbnails and
+/// the O-Net check read this image, the detector a smaller copy (DETECT_MAX_SIDE). 4096 keeps a
+/// 12 MP photo (4000–4032 px) whole and takes 48 MP JPEGs (8000–8064 px) at 1/2 in the IDCT.
+pub const WORK_MAX_SIDE: u32 = 4096;
+
 /// Longest side, in pixels, of the image the detector sees; larger photos are downscaled first
 /// (JPEGs of twice this or more are decoded at 1/2..1/8 scale in the IDCT). Measured on 4000x3000
 /// composites of the labelled dev faces (score 0.8): recall of 20 px faces 5.7% at 2048, 31% at

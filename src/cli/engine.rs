@@ -274,3 +274,35 @@ pub fn scan(
     });
     Ok(())
 }
+
+/// `likeness bench recall DIR [--sides A,B,..]`
+pub fn bench_recall(ctx: &Ctx, dir: &Path, sides: &[u32]) -> Result<()> {
+    let models = Models::load_default()?;
+    let mut engine = models.engine()?;
+    let rows = eval::composites::recall(&mut engine, dir, sides)?;
+    ctx.emit(json!({ "rows": rows }), || {
+        let mut s = String::from(
+            "detector side  recall by face size (found/pasted)                          ≥40 px  other  detect thread-s",
+        );
+        for r in &rows {
+            let buckets: Vec<String> = r
+                .recall
+                .iter()
+                .map(|b| {
+                    let to = b.to_px.map_or(String::from("+"), |t| format!("-{t:.0}"));
+                    format!("{:.0}{to} {}/{}", b.from_px, b.found, b.pasted)
+                })
+                .collect();
+            s += &format!(
+                "\n{:>13}  {:<60}  {:.3}  {:>5}  {:.1}",
+                r.detect_max_side,
+                buckets.join(", "),
+                r.recall_40,
+                r.other_detections,
+                r.detect_s
+            );
+        }
+        s
+    });
+    Ok(())
+}

@@ -317,9 +317,10 @@ pub fn bench_photos(
     out: &Path,
     count: usize,
     megapixels: f64,
+    min_face_px: f64,
     seed: u64,
 ) -> Result<()> {
-    let r = likeness::eval::composites::make(labels, out, count, megapixels, seed)?;
+    let r = likeness::eval::composites::make(labels, out, count, megapixels, min_face_px, seed)?;
     ctx.emit(serde_json::to_value(&r)?, || {
         format!(
             "{} photos of {}x{} with {} LFW faces pasted in {}",

@@ -268,16 +268,7 @@ fn finish(
     } else {
         (orig_w, orig_h)
     };
-    let mut image = img.into_rgb8();
-    let long = image.width().max(image.height());
-    if long > max_side {
-        let k = max_side as f32 / long as f32;
-        let (w, h) = (
-            ((image.width() as f32 * k).round() as u32).max(1),
-            ((image.height() as f32 * k).round() as u32).max(1),
-        );
-        image = image::imageops::resize(&image, w, h, image::imageops::FilterType::Triangle);
-    }
+    let (image, _) = crate::resize::fit(img.into_rgb8(), max_side);
     let scale = image.width().max(image.height()) as f32 / ow.max(oh) as f32;
     Decoded {
         image,
@@ -361,13 +352,30 @@ fn decode_jpeg_scaled(
     if let Some(reason) = too_large(w, h) {
         return Err(reason);
     }
-    if w.max(h) < 2 * max_side {
+    // A photo that fits decodes in full; a larger one at the largest IDCT scale (1/2, 1/4,
+    // 1/8) whose result fits, so no resize follows (8064 px → 4032 at 1/2); one over 8× the cap
+    // at 1/8, then resized in `finish`.
+    let long = w.max(h);
+    if long <= max_side {
         return Ok(None);
     }
-    let k = max_side as f32 / w.max(h) as f32;
+    let denom = [2u32, 4, 8]
+        .into_iter()
+        .find(|d| long.div_ceil(*d) <= max_side)
+        .unwrap_or(8);
+    scaled_by(dec, w, h, denom)
+}
+
+/// Decode at 1/`denom` scale in the IDCT; returns the image and the full size.
+fn scaled_by(
+    mut dec: jpeg_decoder::Decoder<Cursor<&[u8]>>,
+    w: u32,
+    h: u32,
+    denom: u32,
+) -> Result<Option<(DynamicImage, u32, u32)>, String> {
     let (rw, rh) = (
-        ((w as f32 * k).ceil() as u16).max(1),
-        ((h as f32 * k).ceil() as u16).max(1),
+        (w.div_ceil(denom) as u16).max(1),
+        (h.div_ceil(denom) as u16).max(1),
     );
     let (sw, sh) = dec.scale(rw, rh).map_err(|e| format!("broken JPEG: {e}"))?;
     let pixels = dec.decode().map_err(|e| format!("broken JPEG: {e}"))?;

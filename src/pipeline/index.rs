@@ -187,6 +187,7 @@ pub fn index(
     progress: &Progress,
 ) -> Result<ScanOutcome> {
     let started = Instant::now();
+    let _memory = crate::memory::hold_for_job();
     let mut roots = Vec::new();
     for r in &opts.roots {
         let c = std::fs::canonicalize(r).map_err(|e| Error::io(r, e))?;
@@ -498,7 +499,7 @@ fn read_and_decode(
     }
     // A malformed file must never take the scan down: decoders are third-party code.
     let decoded = timed(&timers.decode, || {
-        decode::decode_guarded(&w.entry.path, &bytes, settings::DETECT_MAX_SIDE)
+        decode::decode_guarded(&w.entry.path, &bytes, settings::WORK_MAX_SIDE)
     });
     match decoded {
         Ok(d) => Ok((w.clone(), hash, d)),

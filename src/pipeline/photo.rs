@@ -48,7 +48,7 @@ impl PhotoFaces {
 /// Decode `path` and detect (and, if `embed`, embed) its faces.
 pub fn analyze(engine: &mut FaceEngine, path: &Path, embed: bool) -> Result<PhotoFaces> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let d = decode::decode_guarded(path, &bytes, settings::DETECT_MAX_SIDE).map_err(|message| {
+    let d = decode::decode_guarded(path, &bytes, settings::WORK_MAX_SIDE).map_err(|message| {
         Error::Photo {
             path: path.to_path_buf(),
             message,

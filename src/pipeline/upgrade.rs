@@ -72,6 +72,7 @@ pub fn upgrade(
     progress: &Progress,
 ) -> Result<UpgradeOutcome> {
     let t0 = Instant::now();
+    let _memory = crate::memory::hold_for_job();
     let to = models.embedder_spec();
     let from = super::library_embedder(store)?;
     let mut out = UpgradeOutcome {
@@ -207,7 +208,7 @@ fn reembed(
     }
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
     // A decoder bug must cost one photo, not the upgrade (as in the scan).
-    let d = decode::decode_guarded(path, &bytes, settings::DETECT_MAX_SIDE)?;
+    let d = decode::decode_guarded(path, &bytes, settings::WORK_MAX_SIDE)?;
     let chips: Vec<Vec<f32>> = p
         .faces
         .iter()

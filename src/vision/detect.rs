@@ -139,16 +139,23 @@ pub fn nms(mut dets: Vec<Detection>, threshold: f32) -> Vec<Detection> {
 
 /// Convert an RGB image into the detector's input: NCHW, BGR, mean-subtracted, unscaled.
 pub fn to_input(img: &RgbImage) -> Vec<f32> {
+    let mut out = Vec::new();
+    fill_input(img, &mut out);
+    out
+}
+
+/// [`to_input`] into a buffer that is reused from photo to photo: at 3200 px the input is 92 MB,
+/// and a fresh one per photo cost more in page zeroing than the conversion itself.
+pub fn fill_input(img: &RgbImage, out: &mut Vec<f32>) {
     let (w, h) = (img.width() as usize, img.height() as usize);
     let plane = w * h;
-    let mut out = vec![0.0f32; 3 * plane];
+    out.resize(3 * plane, 0.0);
     for (i, px) in img.pixels().enumerate() {
         // BGR order: channel 0 is blue.
         out[i] = px[2] as f32 - MEAN_BGR[0];
         out[plane + i] = px[1] as f32 - MEAN_BGR[1];
         out[2 * plane + i] = px[0] as f32 - MEAN_BGR[2];
     }
-    out
 }
 
 /// Side of the crop MTCNN's O-Net classifies.
@@ -198,6 +205,8 @@ pub fn onet_input(img: &RgbImage, d: &Detection) -> Vec<f32> {
 pub struct Detector {
     model: OnnxModel,
     onet: OnnxModel,
+    /// The RetinaFace input of the last photo, kept for the next (see [`fill_input`]).
+    scratch: Vec<f32>,
 }
 
 impl Detector {
@@ -206,6 +215,7 @@ impl Detector {
         Ok(Self {
             model: OnnxModel::new(super::models::DETECTOR.id, bytes, provider)?,
             onet: OnnxModel::new(super::models::FACE_CHECK.id, onet, provider)?,
+            scratch: Vec::new(),
         })
     }
 
@@ -222,14 +232,31 @@ impl Detector {
     /// Detect faces in `img`; coordinates are in `img`'s pixels. Applies the score threshold,
     /// NMS, the minimum size (given in `img` pixels) and the O-Net face check.
     pub fn detect(&mut self, img: &RgbImage, min_face: f32) -> Result<Vec<Detection>> {
-        let (w, h) = (img.width() as usize, img.height() as usize);
-        if w < 8 || h < 8 {
+        self.detect_at(img, min_face, settings::DETECT_MAX_SIDE)
+    }
+
+    /// [`Detector::detect`] with the detector's working size given: RetinaFace sees `img`
+    /// shrunk to at most `max_side` (its cost grows with the pixels), while the O-Net check and
+    /// the returned coordinates use `img` itself.
+    pub fn detect_at(
+        &mut self,
+        img: &RgbImage,
+        min_face: f32,
+        max_side: u32,
+    ) -> Result<Vec<Detection>> {
+        if img.width() < 8 || img.height() < 8 {
             return Ok(Vec::new());
         }
-        let input = to_input(img);
+        let small = crate::resize::shrunk(img, max_side);
+        let (seen, back) = match &small {
+            Some((s, k)) => (s, 1.0 / k),
+            None => (img, 1.0),
+        };
+        let (w, h) = (seen.width() as usize, seen.height() as usize);
+        fill_input(seen, &mut self.scratch);
         let out = self
             .model
-            .run(&[1, 3, h, w], &input, &["loc", "conf", "landmarks"])?;
+            .run(&[1, 3, h, w], &self.scratch, &["loc", "conf", "landmarks"])?;
         let pri = priors(w, h);
         let dets = decode(
             &out[0].data,
@@ -242,6 +269,7 @@ impl Detector {
         );
         let kept: Vec<Detection> = nms(dets, settings::DETECT_NMS_IOU)
             .into_iter()
+            .map(|d| if back == 1.0 { d } else { d.scaled(back) })
             .filter(|d| {
                 let (bw, bh) = d.size();
                 bw.min(bh) >= min_face

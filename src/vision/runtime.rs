@@ -149,6 +149,8 @@ impl OnnxModel {
                 .with_optimization_level(GraphOptimizationLevel::Level3)
                 .map_err(|e| err(e.to_string()))?
                 .with_intra_threads(settings::ORT_INTRA_THREADS)
+                .map_err(|e| err(e.to_string()))?
+                .with_memory_pattern(false)
                 .map_err(|e| err(e.to_string()))
         };
         #[cfg(feature = "cuda")]
