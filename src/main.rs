@@ -109,6 +109,19 @@ enum Command {
     },
     /// Undo the last decision.
     Undo,
+    /// Forget face data for good: faces, face vectors, thumbnails and names (photos and folders
+    /// stay). Asks first; --yes skips the question (needed without a terminal).
+    Forget {
+        /// Forget one person (and the people merged into it).
+        #[arg(long, value_name = "ID", conflicts_with = "all", required_unless_present = "all")]
+        person: Option<i64>,
+        /// Forget every face and person.
+        #[arg(long)]
+        all: bool,
+        /// Do not ask.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Suggestions: faces that might be PERSON, or (without it) people that might be one and
     /// face pairs to verify.
     Suggest {
@@ -308,6 +321,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Hide { id, show } => people::decide(&ctx, people::Act::Hide(id, !show)),
         Command::Undo => people::decide(&ctx, people::Act::Undo),
+        Command::Forget { person, all, yes } => people::forget(&ctx, person, all, yes),
         Command::Suggest { person, limit } => people::suggest(&ctx, person, limit),
         Command::Bench {
             what:

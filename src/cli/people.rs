@@ -333,3 +333,32 @@ pub fn bench_photos(
     });
     Ok(())
 }
+
+/// `likeness forget --person ID | --all [--yes]`
+pub fn forget(ctx: &Ctx, person: Option<i64>, all: bool, yes: bool) -> Result<()> {
+    use std::io::{BufRead, IsTerminal, Write};
+    let mut store = open(ctx)?;
+    let what = match (person, all) {
+        (Some(id), false) => people::Forget::Person(id),
+        (None, true) => people::Forget::All,
+        _ => bail!("say what to forget: --person ID or --all"),
+    };
+    let (_, text) = people::forget::preview(&store, what)?;
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            bail!("not forgetting without a confirmation: there is no terminal to ask on, so run it again with --yes ({text})");
+        }
+        eprint!("{text}\nType \"yes\" to go on: ");
+        std::io::stderr().flush().ok();
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        if answer.trim() != "yes" {
+            bail!("nothing was forgotten");
+        }
+    }
+    let n = people::forget(&mut store, what)?;
+    ctx.emit(json!({ "faces_forgotten": n }), || {
+        format!("{n} faces forgotten; the library file keeps no trace of them")
+    });
+    Ok(())
+}

@@ -207,6 +207,10 @@ impl Drop for Guard<'_> {
     }
 }
 
+/// The most luma samples an HEVC picture may have (level 6.2, ITU-T H.265 Table A.8). Images
+/// larger than this must be stored as a grid of tiles.
+const HEVC_MAX_PICTURE_SAMPLES: u64 = 35_651_584;
+
 /// Decode the primary image of a HEIF file. `max_pixels` guards against decompression bombs
 /// before any pixel is decoded.
 pub fn decode(bytes: &[u8], max_pixels: u64) -> Result<ContainerPhoto, String> {
@@ -268,6 +272,15 @@ pub fn decode(bytes: &[u8], max_pixels: u64) -> Result<ContainerPhoto, String> {
             std::ptr::null(),
         );
         if e.code != 0 {
+            if w as u64 * h as u64 > HEVC_MAX_PICTURE_SAMPLES {
+                // Seen with encoders that write one huge picture (pillow-heif at 48 MP): libde265
+                // returns no image, and so does every HEVC decoder held to the standard.
+                return Err(format!(
+                    "unsupported HEIF: one {w}x{h} HEVC picture is larger than HEVC decoders \
+                     accept (35.6 megapixels); phones store photos this large as tiles ({})",
+                    message(&e)
+                ));
+            }
             return Err(if e.code == 4 || e.code == 11 {
                 format!("unsupported HEIF: {}", message(&e))
             } else {

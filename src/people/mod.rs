@@ -31,6 +31,7 @@
 //! faces share one; names, merges and pinned faces survive incremental and full re-clusters.
 
 pub mod decisions;
+pub mod forget;
 pub mod recluster;
 pub mod suggest;
 
@@ -39,6 +40,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 pub use crate::cluster::ClusterSettings;
+pub use forget::{forget, Forget};
 pub use decisions::{hide, merge, move_face, name, reject, reject_from, split, undo, Decision};
 pub use recluster::{preview, recluster, Mode, ReclusterOutcome};
 pub use suggest::{faces_for_person, similar_people, uncertain_pairs};

@@ -7,6 +7,7 @@ mod folders;
 pub mod migrations;
 mod people;
 mod photos;
+mod privacy;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -18,6 +19,7 @@ pub use faces::{EmbeddingRow, FaceRow, NewFace};
 pub use folders::FolderRow;
 pub use people::{Assigner, ClusterFace, DecisionRow, FaceState, PersonFace, PersonRow};
 pub use photos::{PhotoFacts, PhotoRow, PhotoStatus, Stats};
+pub use privacy::{prepare_dir, protect_files, ForgetPreview};
 
 use crate::error::{Error, Result};
 
@@ -53,8 +55,12 @@ impl Store {
     /// Open (creating if needed) the database at `path` and bring its schema up to date.
     pub fn open(path: &Path) -> Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+            // The data folder Likeness owns is always owner-only; a folder the user chose is
+            // only made so when Likeness creates it.
+            let ours = default_db_path().parent() == Some(dir);
+            privacy::prepare_dir(dir, ours)?;
         }
+        privacy::protect_files(path)?;
         let db_err = |cause| Error::Database {
             path: path.to_path_buf(),
             cause,
