@@ -113,7 +113,12 @@ enum Command {
     /// stay). Asks first; --yes skips the question (needed without a terminal).
     Forget {
         /// Forget one person (and the people merged into it).
-        #[arg(long, value_name = "ID", conflicts_with = "all", required_unless_present = "all")]
+        #[arg(
+            long,
+            value_name = "ID",
+            conflicts_with = "all",
+            required_unless_present = "all"
+        )]
         person: Option<i64>,
         /// Forget every face and person.
         #[arg(long)]

@@ -23,8 +23,7 @@ pub fn rgb(img: &RgbImage, w: u32, h: u32) -> RgbImage {
         )
         .ok()?;
         let mut dst = Image::new(w, h, PixelType::U8x3);
-        let options =
-            ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
+        let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
         Resizer::new().resize(&src, &mut dst, &options).ok()?;
         RgbImage::from_raw(w, h, dst.into_vec())
     };

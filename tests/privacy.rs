@@ -41,7 +41,11 @@ fn library_files_are_owner_only_and_old_ones_are_tightened() {
     {
         let mut store = likeness::store::Store::open(&db).unwrap();
         store.add_folder("/photos").unwrap();
-        assert_eq!(mode(&dir), 0o700, "the folder Likeness made for the library");
+        assert_eq!(
+            mode(&dir),
+            0o700,
+            "the folder Likeness made for the library"
+        );
         for f in ["library.db", "library.db-wal", "library.db-shm"] {
             assert_eq!(mode(&dir.join(f)), 0o600, "{f}");
         }
@@ -112,8 +116,14 @@ fn forget_removes_faces_for_good_and_asks_first() {
     let (v1, t1) = sample(first);
     let (v2, t2) = sample(second);
     let thumb_window = |t: &[u8]| t[t.len() / 2..t.len() / 2 + 64].to_vec();
-    assert!(library_contains(&db, &v1), "the search finds stored vectors");
-    assert!(library_contains(&db, &thumb_window(&t1)), "and stored thumbnails");
+    assert!(
+        library_contains(&db, &v1),
+        "the search finds stored vectors"
+    );
+    assert!(
+        library_contains(&db, &thumb_window(&t1)),
+        "and stored thumbnails"
+    );
 
     // Without --yes and without a terminal: a sentence, nothing forgotten.
     let (rc, _, err) = likeness(&db, &["forget", "--all"]);
@@ -126,7 +136,10 @@ fn forget_removes_faces_for_good_and_asks_first() {
     let (rc, out, err) = likeness(&db, &["forget", "--person", &first.to_string(), "--yes"]);
     assert_eq!(rc, 0, "{err}");
     assert_eq!(out["faces_forgotten"].as_u64(), Some(first_faces));
-    assert!(!library_contains(&db, &v1), "a forgotten vector is still in the file");
+    assert!(
+        !library_contains(&db, &v1),
+        "a forgotten vector is still in the file"
+    );
     assert!(!library_contains(&db, &thumb_window(&t1)));
     assert!(library_contains(&db, &v2));
     let (_, people_after, _) = likeness(&db, &["people"]);

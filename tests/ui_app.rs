@@ -648,3 +648,67 @@ fn old_library_is_offered_the_better_model_and_upgrades_keeping_names() {
     assert_eq!(colin.name.as_deref(), Some("Colin"));
     assert!(!people::faces(&store, named).unwrap().is_empty());
 }
+
+#[test]
+fn forgetting_says_what_goes_and_asks_before_it_removes_anything() {
+    use likeness::people::{self, ClusterSettings, Mode};
+    use likeness::progress::{CancelToken, Progress};
+    use likeness::store::Store;
+    let Some(data) = common::shared_data("forgetting_says_what_goes") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let photos = dir.path().join("photos");
+    common::copy_lfw(&data, &photos, &["Hans_Blix", "Naomi_Watts"]);
+    let db = dir.path().join("lib.db");
+    let faces = {
+        let mut store = Store::open(&db).unwrap();
+        let m = likeness::vision::Models::load_default().unwrap();
+        let opts = likeness::pipeline::ScanOptions::new(vec![photos.clone()]);
+        let o =
+            likeness::pipeline::index(&mut store, &m, &opts, &CancelToken::new(), &Progress::new())
+                .unwrap();
+        people::recluster(
+            &mut store,
+            m.embedder_spec().id(),
+            &ClusterSettings::for_model(m.embedder_spec()),
+            Mode::Full,
+            &CancelToken::new(),
+            &Progress::new(),
+        )
+        .unwrap();
+        o.faces_found
+    };
+    let mut h = harness(&db);
+    wait(&mut h, "the first snapshot", 20, idle_library);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Num6);
+    h.run_steps(3);
+    assert_eq!(h.state().saved.view, View::Settings);
+
+    // Asking shows what will go; Keep keeps it.
+    h.get_by_role_and_label(Role::Button, "Forget all face data...")
+        .click();
+    h.run_steps(2);
+    h.get_by_label_contains(&format!("Forget all face data: {faces} faces of"));
+    h.get_by_role_and_label(Role::Button, "Keep").click();
+    h.run_steps(3);
+    assert!(h.query_by_label("Forget for good").is_none());
+    let stats = |a: &App| {
+        a.runtime()
+            .and_then(|r| r.library.as_ref())
+            .map(|l| l.stats.faces)
+    };
+    assert_eq!(stats(h.state()), Some(faces));
+
+    // Confirmed, everything goes, and the app says so.
+    h.get_by_role_and_label(Role::Button, "Forget all face data...")
+        .click();
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, "Forget for good")
+        .click();
+    wait(&mut h, "the forgotten library", 60, |a| stats(a) == Some(0));
+    h.get_by_label_contains("faces forgotten");
+    let store = Store::open(&db).unwrap();
+    assert_eq!(store.stats().unwrap().faces, 0);
+    assert!(people::list(&store).unwrap().is_empty());
+}

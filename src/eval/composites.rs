@@ -221,15 +221,12 @@ pub fn recall(
     for file in files {
         let path = dir.join(file);
         let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-        let d = crate::library::decode::decode_guarded(
-            &path,
-            &bytes,
-            crate::settings::WORK_MAX_SIDE,
-        )
-        .map_err(|message| Error::Photo {
-            path: path.clone(),
-            message,
-        })?;
+        let d =
+            crate::library::decode::decode_guarded(&path, &bytes, crate::settings::WORK_MAX_SIDE)
+                .map_err(|message| Error::Photo {
+                path: path.clone(),
+                message,
+            })?;
         let pasted: Vec<&Pasted> = truth.iter().filter(|p| p.file == file).collect();
         pasted40 += pasted.iter().filter(|p| p.face_px >= 40.0).count();
         for (si, side) in sides.iter().enumerate() {

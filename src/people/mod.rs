@@ -40,8 +40,8 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 pub use crate::cluster::ClusterSettings;
-pub use forget::{forget, Forget};
 pub use decisions::{hide, merge, move_face, name, reject, reject_from, split, undo, Decision};
+pub use forget::{forget, Forget};
 pub use recluster::{preview, recluster, Mode, ReclusterOutcome};
 pub use suggest::{faces_for_person, similar_people, uncertain_pairs};
 

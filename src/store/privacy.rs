@@ -86,8 +86,10 @@ impl Writer<'_> {
                 as u64;
         }
         for id in ids.iter().rev() {
-            self.tx
-                .execute("UPDATE people SET merged_into = NULL WHERE merged_into = ?1", [id])?;
+            self.tx.execute(
+                "UPDATE people SET merged_into = NULL WHERE merged_into = ?1",
+                [id],
+            )?;
             self.tx.execute("DELETE FROM people WHERE id = ?1", [id])?;
         }
         self.forget_history()?;

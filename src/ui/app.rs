@@ -64,6 +64,8 @@ pub struct ViewState {
     pub threshold: f32,
     pub min_face_px: f32,
     pub db_field: String,
+    /// A forget the user asked for and has not confirmed yet.
+    pub confirm_forget: Option<crate::people::Forget>,
     /// Folder typed to install a model from.
     pub model_folder: String,
     /// Position in the uncertain pairs and in the suggestions.
@@ -148,6 +150,7 @@ impl Runtime {
                 threshold: saved.cluster_adjust,
                 min_face_px: saved.min_face_px,
                 db_field: db.to_string_lossy().into_owned(),
+                confirm_forget: None,
                 ..Default::default()
             },
             dialog: None,
@@ -564,6 +567,17 @@ impl App {
                             cancel,
                         });
                     }
+                }
+                Command::Forget(what) => {
+                    rt.views.confirm_forget = None;
+                    rt.thumbs.clear();
+                    rt.suggestions = None;
+                    rt.pairs = None;
+                    rt.person_faces = None;
+                    if let crate::people::Forget::Person(_) = what {
+                        rt.commands.push(Command::Show(super::state::View::People));
+                    }
+                    rt.send(Job::Forget(what));
                 }
                 Command::InstallModel { id, from } => {
                     rt.notice("Installing the model… (converting Intel's files can take a minute)");

@@ -47,6 +47,8 @@ pub enum Command {
         id: String,
         from: Option<PathBuf>,
     },
+    /// Forget face data for good, after the view showed what goes and the user confirmed.
+    Forget(crate::people::Forget),
     /// The "better model available" notice for this embedder was answered.
     ModelNoticeSeen(String),
     DismissMessages,

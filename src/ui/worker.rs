@@ -76,6 +76,7 @@ pub enum Job {
         id: String,
         from: Option<PathBuf>,
     },
+    Forget(crate::people::Forget),
 }
 
 /// A decoded photo ready to become a texture, with the boxes to draw on it.
@@ -206,7 +207,11 @@ impl Worker {
     fn run(&mut self, job: Job) {
         let refresh_after = matches!(
             job,
-            Job::AddFolder(_) | Job::RemoveFolder(_) | Job::People(_) | Job::Recluster { .. }
+            Job::AddFolder(_)
+                | Job::RemoveFolder(_)
+                | Job::People(_)
+                | Job::Recluster { .. }
+                | Job::Forget(_)
         );
         if let Err(e) = self.job(job) {
             self.emit(Event::Error(e));
@@ -244,6 +249,12 @@ impl Worker {
             }
             Job::RemoveFolder(id) => {
                 self.store()?.remove_folder(id).map_err(|e| e.to_string())?;
+            }
+            Job::Forget(what) => {
+                let n = crate::people::forget(self.store()?, what).map_err(|e| e.to_string())?;
+                self.emit(Event::Notice(format!(
+                    "{n} faces forgotten; the library file keeps no trace of them."
+                )));
             }
             Job::Scan {
                 threads,

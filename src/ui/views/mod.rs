@@ -73,3 +73,36 @@ pub fn empty_state(ui: &mut Ui, title: &str, hint: &str) {
         ui.label(hint);
     });
 }
+
+/// The "Forget…" button and, once pressed, what will go and the buttons to go on or keep it.
+/// `what_goes` is the sentence shown before anything is deleted.
+pub fn forget_control(
+    ui: &mut Ui,
+    rt: &mut super::app::Runtime,
+    what: crate::people::Forget,
+    button: &str,
+    what_goes: String,
+) {
+    use super::commands::Command;
+    if rt.views.confirm_forget != Some(what) {
+        if ui
+            .add_enabled(!rt.scanning(), egui::Button::new(button))
+            .on_hover_text("Removes face data for good; asks first")
+            .clicked()
+        {
+            rt.views.confirm_forget = Some(what);
+        }
+        return;
+    }
+    ui.vertical(|ui| {
+        ui.label(egui::RichText::new(what_goes).color(ui.visuals().warn_fg_color));
+        ui.horizontal(|ui| {
+            if ui.button("Forget for good").clicked() {
+                rt.commands.push(Command::Forget(what));
+            }
+            if ui.button("Keep").clicked() {
+                rt.views.confirm_forget = None;
+            }
+        });
+    });
+}

@@ -70,6 +70,20 @@ pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
                 hidden: !card.hidden,
             }));
         }
+        ui.separator();
+        let what_goes = format!(
+            "Forget {}: {} faces with their face vectors and thumbnails, the name, and the undo \
+             history. The photos stay. This cannot be undone.",
+            card.display_name(),
+            card.faces
+        );
+        super::forget_control(
+            ui,
+            rt,
+            crate::people::Forget::Person(id),
+            "Forget this person...",
+            what_goes,
+        );
     });
     ui.separator();
 

@@ -106,8 +106,35 @@ pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
         ));
     });
     ui.add_space(10.0);
+    privacy(ui, rt);
+    ui.add_space(10.0);
     ui.label(RichText::new("Keyboard").strong());
     ui.label("Ctrl+1…6 views · Ctrl+Z undo · arrows + Enter in the people grid · Esc back · Y/N/space review · S/D/space verify · Ctrl+A select all faces");
+}
+
+/// What the library keeps about faces, and forgetting all of it.
+fn privacy(ui: &mut Ui, rt: &mut Runtime) {
+    ui.label(RichText::new("Privacy").strong());
+    ui.label(format!(
+        "This library file ({}) keeps, for each face: its box and landmarks, a face vector and a small thumbnail; names and your decisions. Only you can read it. Likeness sends none of it anywhere.",
+        rt.db.display()
+    ));
+    let (faces, people) = rt
+        .library
+        .as_ref()
+        .map_or((0, 0), |l| (l.stats.faces, l.people.len()));
+    let what_goes = format!(
+        "Forget all face data: {faces} faces of {people} people, with their face vectors, \
+         thumbnails and names, and the undo history. Photos and folders stay. This cannot be \
+         undone."
+    );
+    super::forget_control(
+        ui,
+        rt,
+        crate::people::Forget::All,
+        "Forget all face data...",
+        what_goes,
+    );
 }
 
 /// The face models: which one the library uses, upgrading (progress and Cancel in the Library
