@@ -21,7 +21,7 @@ pub const WORK_MAX_SIDE: u32 = 4096;
 /// 90% / 96% / 98%. Detector time relative to 2048: 1.6x at 2560, 2.5x at 3200, 4.4x at 4000.
 /// 3200 finds ~90% of 20 px faces in 12 MP photos at 57% of full-size cost.
 /// Re-measured for the full-size speed work with `likeness bench recall` on 60 composites of
-/// 4000x3000 (`bench photos --min-face-px 30 --seed 11`, 228 faces): faces >= 40 px found
+/// 4000x3000 (`bench photos --min-face-px 30 --seed 11`, 260 faces, 215 >= 40 px): those found
 /// 0.991 at 2600 and 2800, 0.995 at 3000, 1.000 at 3200 (40-60 px: 26, 26, 27, 28 of 28); 30-40
 /// px 0.43 / 0.55 / 0.70 / 0.88. Smaller sizes lose faces the target keeps, so 3200 stays and
 /// the speed came from elsewhere (decode, resize, memory: see `resize.rs`, `memory.rs`).
