@@ -7,8 +7,8 @@
 #
 # HEIC files are written as phones write them, a grid of HEVC tiles (benches/heic_grid.py, with
 # the libheif + x265 that pillow-heif ships); encoding takes ~20 s per 12 MP photo and ~75 s per
-# 48 MP photo on 2 cores. face_recognition needs dlib, built from source once into
-# target/bench/fr-venv (~15 min). FR=0 skips it.
+# 48 MP photo on 2 cores. face_recognition (benches/fr_scan.py) needs dlib, built from source
+# once into target/bench/fr-venv by benches/fr_venv.sh (~15 min). FR=0 skips it.
 #
 #   benches/formats.sh [DATA_DIR] [N12] [N48]      (defaults ../shared/data, 50, 10)
 set -euo pipefail
@@ -25,13 +25,8 @@ export LIKENESS_LOG=error
 
 python3 -m venv "$work/venv"
 "$work/venv/bin/pip" install --quiet pillow==13.0.0 pillow-heif==1.8.1
-fr=$PWD/target/bench/fr-venv/bin/python
-if [ "${FR:-1}" = 1 ] && ! "$fr" -c 'import face_recognition' 2>/dev/null; then
-  python3 -m venv target/bench/fr-venv
-  target/bench/fr-venv/bin/pip install --quiet cmake==4.4.5 numpy==2.4.6 pillow==13.0.0
-  PATH=$PWD/target/bench/fr-venv/bin:$PATH target/bench/fr-venv/bin/pip install --quiet \
-    dlib==20.0.1 face_recognition==1.3.0 face-recognition-models==0.3.0
-fi
+fr=""
+if [ "${FR:-1}" = 1 ]; then fr=$(benches/fr_venv.sh); fi
 
 for mp in 12 48; do
   n=$([ $mp = 12 ] && echo "$n12" || echo "$n48")
@@ -59,28 +54,8 @@ for mp in 12 48; do
     $bin --json --db "$work/$fmt$mp.db" scan "$work/$fmt$mp" | report "$mp MP $fmt"
     python3 benches/recall.py "$work/$fmt$mp" "$work/$fmt$mp.db" "  $mp MP $fmt"
   done
-  if [ "${FR:-1}" = 1 ]; then
-    "$fr" - "$work/jpeg$mp" "$work/fr$mp.json" <<'PY'
-import json, sys, time, pathlib
-from multiprocessing import Pool
-import face_recognition
-
-def one(path):
-    img = face_recognition.load_image_file(path)
-    locs = face_recognition.face_locations(img, number_of_times_to_upsample=1, model="hog")
-    face_recognition.face_encodings(img, locs)
-    return path.name, locs
-
-files = sorted(pathlib.Path(sys.argv[1]).glob("*.jpg"))
-t = time.time()
-with Pool(2) as pool:
-    out = dict(pool.map(one, files, chunksize=1))
-s = time.time() - t
-n = sum(len(v) for v in out.values())
-json.dump(out, open(sys.argv[2], "w"))
-print("%-12s %3d photos %4d faces  %6.1f s  %5.2f photos/s  %5.1f faces/s  (face_recognition, HOG, 2 processes)"
-      % (pathlib.Path(sys.argv[1]).name.replace("jpeg", "") + " MP f_r", len(files), n, s, len(files) / s, n / s))
-PY
+  if [ -n "$fr" ]; then
+    "$fr" benches/fr_scan.py "$work/jpeg$mp" "$work/fr$mp.json" "$mp MP f_r"
     python3 benches/recall.py "$work/jpeg$mp" "$work/fr$mp.json" "  $mp MP face_recognition"
   fi
 done

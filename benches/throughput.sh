@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Scan throughput (a benchmark, not a test): photos/s and faces/s for 2,000 LFW photos and for the
 # dev group photos, with the thread-time split between read, decode, detect, align, embed,
-# thumbnails and writes, from the real pipeline's own timers.
+# thumbnails and writes, from the real pipeline's own timers; side by side with Python
+# `face_recognition` (benches/fr_scan.py; FR=0 skips it, its first set-up builds dlib).
 #
 #   benches/throughput.sh [DATA_DIR]      (default ../shared/data)
 set -euo pipefail
@@ -41,3 +42,9 @@ for i in 1 2 3; do
   rm -f "$work"/group.db*
   $bin --json --db "$work/group.db" scan "$data/dev/group/dlib_faces" | report "dev group run $i"
 done
+
+if [ "${FR:-1}" = 1 ]; then
+  fr=$(benches/fr_venv.sh)
+  "$fr" benches/fr_scan.py "$work/lfw" "$work/fr_lfw.json" "LFW 2000 f_r"
+  "$fr" benches/fr_scan.py "$data/dev/group/dlib_faces" "$work/fr_group.json" "group f_r"
+fi
