@@ -352,18 +352,21 @@ fn decode_jpeg_scaled(
     if let Some(reason) = too_large(w, h) {
         return Err(reason);
     }
-    // A photo that fits decodes in full; a larger one at the largest IDCT scale (1/2, 1/4,
-    // 1/8) whose result fits, so no resize follows (8064 px → 4032 at 1/2); one over 8× the cap
-    // at 1/8, then resized in `finish`.
+    // A photo that fits decodes in full. A larger one at the strongest IDCT reduction (1/8, 1/4,
+    // 1/2) that still leaves 3/4 of the cap, so the detector (3200 of a 4096 cap) loses nothing:
+    // 8064 px → 4032 at 1/2, no resize; 20000 px → 5000 at 1/4, then resized in `finish`. A
+    // 6000 px photo (1/2 would give 3000) decodes in full and is resized.
     let long = w.max(h);
     if long <= max_side {
         return Ok(None);
     }
-    let denom = [2u32, 4, 8]
+    match [8u32, 4, 2]
         .into_iter()
-        .find(|d| long.div_ceil(*d) <= max_side)
-        .unwrap_or(8);
-    scaled_by(dec, w, h, denom)
+        .find(|d| long / d >= max_side * 3 / 4)
+    {
+        Some(denom) => scaled_by(dec, w, h, denom),
+        None => Ok(None),
+    }
 }
 
 /// Decode at 1/`denom` scale in the IDCT; returns the image and the full size.
@@ -490,6 +493,16 @@ mod tests {
         assert_eq!(d.image.width(), 200);
         assert_eq!(d.image.height(), 120);
         assert!((d.scale - 0.2).abs() < 1e-6);
+    }
+
+    #[test]
+    fn idct_reduction_keeps_three_quarters_of_the_cap() {
+        // 2x the cap: 1/2 in the IDCT, exactly the cap (48 MP → 4032 of 4096).
+        let d = decode(&jpeg(400, 300), 200).unwrap();
+        assert_eq!((d.image.width(), d.image.height()), (200, 150));
+        // 1.4x the cap: 1/2 would leave 140 of 200, less than 3/4: full decode, then resized.
+        let d = decode(&jpeg(280, 224), 200).unwrap();
+        assert_eq!((d.image.width(), d.image.height()), (200, 160));
     }
 
     #[test]
