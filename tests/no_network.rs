@@ -1,6 +1,7 @@
 //! Nothing in Likeness opens a network connection except the explicit model download and the
 //! ONNX Runtime / decoder fetch (issue 10): a scan, clustering and every reading command, traced
-//! with strace, create no internet socket. Skipped with a message where strace is absent.
+//! with strace, create no internet socket, and neither does the app showing each of its views
+//! (headless, under egui_kittest). Skipped with a message where strace is absent.
 
 mod common;
 
@@ -78,4 +79,112 @@ fn scans_and_reading_commands_open_no_network_connection() {
         .filter(|l| l.contains("AF_INET") || l.contains("AF_INET6") || l.contains("sin_port"))
         .collect();
     assert!(inet.is_empty(), "network use: {inet:?}");
+}
+
+/// Set (to a library path) in the child run of [`app_views_open_no_network_connection`].
+const CHILD: &str = "LIKENESS_NO_NETWORK_CHILD_DB";
+
+/// The app's every view, each waited for, on the library named by `CHILD`. Runs only as the
+/// traced child of [`app_views_open_no_network_connection`]; a plain run returns at once.
+#[test]
+fn child_visits_every_view() {
+    use egui::{Key, Modifiers};
+    use egui_kittest::Harness;
+    use likeness::ui::{App, Command, Saved, View};
+    let Some(db) = std::env::var_os(CHILD) else {
+        return;
+    };
+    let app = App::new(std::path::PathBuf::from(db), Saved::default());
+    let mut h = Harness::builder()
+        .with_size([1200.0, 800.0])
+        .build_ui_state(|ui, app: &mut App| app.show(ui), app);
+    let step_until = |h: &mut Harness<'static, App>, what: &str, cond: &dyn Fn(&App) -> bool| {
+        let t = std::time::Instant::now();
+        while !cond(h.state()) {
+            assert!(t.elapsed().as_secs() < 60, "timed out waiting for {what}");
+            h.step();
+            std::thread::sleep(std::time::Duration::from_millis(15));
+        }
+        h.run_steps(3);
+    };
+    step_until(&mut h, "the library", &|a| {
+        a.runtime().is_some_and(|r| r.library.is_some())
+    });
+    let views = [
+        (Key::Num1, View::Library),
+        (Key::Num2, View::People),
+        (Key::Num3, View::Review),
+        (Key::Num4, View::Verify),
+        (Key::Num5, View::Photos),
+        (Key::Num6, View::Settings),
+    ];
+    for (key, view) in views {
+        h.key_press_modifiers(Modifiers::COMMAND, key);
+        step_until(&mut h, &format!("{view:?}"), &|a| a.saved.view == view);
+        h.run_steps(20);
+    }
+    let person = h
+        .state()
+        .runtime()
+        .unwrap()
+        .library
+        .as_ref()
+        .unwrap()
+        .people[0]
+        .id;
+    h.state_mut().command(Command::OpenPerson(person));
+    step_until(&mut h, "the person view", &|a| {
+        a.saved.view == View::Person && a.runtime().is_some_and(|r| r.person_faces.is_some())
+    });
+    h.run_steps(20);
+    println!("VISITED EVERY VIEW");
+}
+
+#[test]
+fn app_views_open_no_network_connection() {
+    let Some(data) = common::shared_data("app_views_open_no_network_connection") else {
+        return;
+    };
+    if Command::new("strace").arg("-V").output().is_err() {
+        eprintln!(
+            "SKIPPED app_views_open_no_network_connection: strace is absent (apt install strace)"
+        );
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = tmp.path().join("photos");
+    common::copy_lfw(&data, &photos, &["Hans_Blix", "Naomi_Watts"]);
+    let db = tmp.path().join("l.db");
+    for args in [vec!["scan", photos.to_str().unwrap()], vec!["cluster"]] {
+        let ok = Command::new(env!("CARGO_BIN_EXE_likeness"))
+            .arg("--db")
+            .arg(&db)
+            .args(&args)
+            .output()
+            .unwrap()
+            .status
+            .success();
+        assert!(ok, "likeness {args:?}");
+    }
+    let log = tmp.path().join("app.strace");
+    let out = Command::new("strace")
+        .args(["-f", "-qq", "-e", "trace=socket,connect", "-o"])
+        .arg(&log)
+        .arg(std::env::current_exe().unwrap())
+        .args(["--exact", "child_visits_every_view", "--nocapture"])
+        .env(CHILD, &db)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("VISITED EVERY VIEW"),
+        "the traced app run failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&log).unwrap();
+    let inet: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("AF_INET") || l.contains("sin_port"))
+        .collect();
+    assert!(inet.is_empty(), "network use by the app's views: {inet:?}");
 }
