@@ -21,12 +21,19 @@ impl Forget {
     }
 }
 
-/// What [`forget`] would remove, in words and numbers, for the confirmation.
+/// What [`forget`] would remove, in numbers and in the sentence the user confirms.
 pub fn preview(store: &Store, what: Forget) -> Result<(ForgetPreview, String)> {
     let p = store
         .forget_preview(what.person())?
         .ok_or_else(|| Error::Invalid(format!("no person {}", what.person().unwrap_or(0))))?;
-    let text = match what {
+    let text = what_goes(what, &p);
+    Ok((p, text))
+}
+
+/// The sentence saying what forgetting `what` removes (the CLI asks with it, the app shows it
+/// from its own counts).
+pub fn what_goes(what: Forget, p: &ForgetPreview) -> String {
+    match what {
         Forget::All => format!(
             "Forget all face data: {} faces of {} people, with their face vectors, thumbnails and \
              names, and the undo history. Photos and folders stay. This cannot be undone.",
@@ -38,8 +45,7 @@ pub fn preview(store: &Store, what: Forget) -> Result<(ForgetPreview, String)> {
             p.name.clone().unwrap_or_else(|| format!("person {id}")),
             p.faces
         ),
-    };
-    Ok((p, text))
+    }
 }
 
 /// Forget `what`; returns the number of faces removed.

@@ -11,6 +11,11 @@ use std::path::Path;
 use super::{Store, Writer};
 use crate::error::{Error, Result};
 
+/// Person ?1 and everyone merged into it, directly or through others, as `merged(id)`: what
+/// forgetting a person removes.
+const MERGED: &str = "WITH RECURSIVE merged(id) AS (
+    SELECT ?1 UNION SELECT p.id FROM people p JOIN merged m ON p.merged_into = m.id)";
+
 /// Owner read/write only.
 #[cfg(unix)]
 const FILE_MODE: u32 = 0o600;
@@ -70,11 +75,9 @@ impl Writer<'_> {
     /// thumbnails, rejections and pair answers, and the people themselves. Returns the faces.
     pub fn forget_person(&self, person_id: i64) -> Result<u64> {
         let ids: Vec<i64> = {
-            let mut st = self.tx.prepare(
-                "WITH RECURSIVE merged(id) AS (
-                     SELECT ?1 UNION SELECT p.id FROM people p JOIN merged m ON p.merged_into = m.id)
-                 SELECT id FROM merged",
-            )?;
+            let mut st = self
+                .tx
+                .prepare(&format!("{MERGED} SELECT id FROM merged"))?;
             let rows = st.query_map([person_id], |r| r.get(0))?;
             rows.collect::<rusqlite::Result<_>>()?
         };
@@ -180,9 +183,9 @@ impl Store {
             return Ok(None);
         };
         let faces: i64 = c.query_row(
-            "WITH RECURSIVE merged(id) AS (
-                 SELECT ?1 UNION SELECT p.id FROM people p JOIN merged m ON p.merged_into = m.id)
-             SELECT count(*) FROM faces WHERE person_id IN (SELECT id FROM merged)",
+            &format!(
+                "{MERGED} SELECT count(*) FROM faces WHERE person_id IN (SELECT id FROM merged)"
+            ),
             [id],
             |r| r.get(0),
         )?;

@@ -150,7 +150,6 @@ impl Runtime {
                 threshold: saved.cluster_adjust,
                 min_face_px: saved.min_face_px,
                 db_field: db.to_string_lossy().into_owned(),
-                confirm_forget: None,
                 ..Default::default()
             },
             dialog: None,

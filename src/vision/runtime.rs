@@ -150,6 +150,8 @@ impl OnnxModel {
                 .map_err(|e| err(e.to_string()))?
                 .with_intra_threads(settings::ORT_INTRA_THREADS)
                 .map_err(|e| err(e.to_string()))?
+                // Memory patterns are planned per input shape and allocated fresh each run; off,
+                // ORT reuses its arena (part of the page-zeroing cost measured in memory.rs).
                 .with_memory_pattern(false)
                 .map_err(|e| err(e.to_string()))
         };

@@ -71,11 +71,13 @@ pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
             }));
         }
         ui.separator();
-        let what_goes = format!(
-            "Forget {}: {} faces with their face vectors and thumbnails, the name, and the undo \
-             history. The photos stay. This cannot be undone.",
-            card.display_name(),
-            card.faces
+        let what_goes = crate::people::forget::what_goes(
+            crate::people::Forget::Person(id),
+            &crate::store::ForgetPreview {
+                faces: card.faces,
+                people: 1,
+                name: Some(card.display_name().to_string()),
+            },
         );
         super::forget_control(
             ui,

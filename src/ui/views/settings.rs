@@ -123,10 +123,13 @@ fn privacy(ui: &mut Ui, rt: &mut Runtime) {
         .library
         .as_ref()
         .map_or((0, 0), |l| (l.stats.faces, l.people.len()));
-    let what_goes = format!(
-        "Forget all face data: {faces} faces of {people} people, with their face vectors, \
-         thumbnails and names, and the undo history. Photos and folders stay. This cannot be \
-         undone."
+    let what_goes = crate::people::forget::what_goes(
+        crate::people::Forget::All,
+        &crate::store::ForgetPreview {
+            faces,
+            people: people as u64,
+            name: None,
+        },
     );
     super::forget_control(
         ui,
