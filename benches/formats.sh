@@ -36,17 +36,7 @@ for mp in 12 48; do
 done
 sync
 
-report() {
-  python3 -c '
-import json, sys
-o = json.load(sys.stdin)
-t, s = o["timing"], o["seconds"]
-n, f = o["photos_indexed"], o["faces_found"]
-split = ", ".join("%s %.1f" % (k[:-2], v) for k, v in t.items())
-print("%-12s %3d photos %4d faces  %6.1f s  %5.2f photos/s  %5.1f faces/s  failed %d; thread-s: %s"
-      % (sys.argv[1], n, f, s, n / s, f / s, o["photos_failed"], split))
-' "$1"
-}
+report() { python3 benches/scan_report.py "$1"; }
 
 for mp in 12 48; do
   for fmt in jpeg heic; do

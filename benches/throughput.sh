@@ -25,17 +25,7 @@ for d in "$data"/lfw/lfw-deepfunneled/*/; do
   done
 done
 
-report() {
-  python3 -c '
-import json, sys
-o = json.load(sys.stdin)
-t, s = o["timing"], o["seconds"]
-n, f = o["photos_indexed"], o["faces_found"]
-split = ", ".join("%s %.2f" % (k[:-2], v) for k, v in t.items())
-print("%s: %d photos, %d faces in %.2f s = %.1f photos/s, %.1f faces/s; thread-seconds: %s"
-      % (sys.argv[1], n, f, s, n / s, f / s, split))
-' "$1"
-}
+report() { python3 benches/scan_report.py "$1"; }
 
 $bin --json --db "$work/lfw.db" scan "$work/lfw" | report "LFW 2000"
 for i in 1 2 3; do
