@@ -28,18 +28,7 @@ for d in "$data"/lfw/lfw-deepfunneled/*/; do
 done
 $bin --json bench photos "$data/lfw/identities_min5.tsv" "$work/12mp" --count "$ncomp" --megapixels 12 >/dev/null
 
-scan_report() {
-  python3 -c '
-import json, sys
-o = json.load(sys.stdin)
-t, s = o["timing"], o["seconds"]
-n, f = o["photos_indexed"], o["faces_found"]
-e = t["embed_s"]
-print("%-28s %5d photos %5d faces  %6.2f s  %6.1f photos/s  embed: %6.1f faces/thread-s; split: %s"
-      % (sys.argv[1], n, f, s, n / s, f / max(e, 1e-9),
-         ", ".join("%s %.1f" % (k[:-2], v) for k, v in t.items())))
-' "$1"
-}
+scan_report() { python3 benches/scan_report.py "$1"; }
 
 models=(dlib_resnet_v1 mobilefacenet)
 if $bin --json models | python3 -c 'import json,sys; sys.exit(0 if any(m["id"]=="face_reid_0095" and m["installed"] for m in json.load(sys.stdin)["models"]) else 1)'; then

@@ -1,5 +1,5 @@
 """One line from `likeness --json scan` output on stdin: photos, faces, seconds, photos/s,
-faces/s, failures and the thread-time split. Shared by the benchmark scripts.
+faces/s, failures, the embed stage's faces per thread-second and the thread-time split. Shared by the benchmark scripts.
 
     likeness --json scan DIR | python3 benches/scan_report.py LABEL
 """
@@ -11,5 +11,6 @@ o = json.load(sys.stdin)
 t, s = o["timing"], o["seconds"]
 n, f = o["photos_indexed"], o["faces_found"]
 split = ", ".join("%s %.1f" % (k[:-2], v) for k, v in t.items())
-print("%-12s %4d photos %5d faces  %6.1f s  %6.2f photos/s  %6.1f faces/s  failed %d; thread-s: %s"
-      % (sys.argv[1], n, f, s, n / s, f / s, o["photos_failed"], split))
+embed = f / max(t.get("embed_s", 0.0), 1e-9)
+print("%-12s %4d photos %5d faces  %6.1f s  %6.2f photos/s  %6.1f faces/s  failed %d; embed %.1f faces/thread-s; thread-s: %s"
+      % (sys.argv[1], n, f, s, n / s, f / s, o["photos_failed"], embed, split))
