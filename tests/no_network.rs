@@ -102,28 +102,14 @@ const CHILD: &str = "LIKENESS_NO_NETWORK_CHILD_DB";
 /// traced child of [`app_views_open_no_network_connection`]; a plain run returns at once.
 #[test]
 fn child_visits_every_view() {
+    use common::ui::{harness, idle_library, wait};
     use egui::{Key, Modifiers};
-    use egui_kittest::Harness;
-    use likeness::ui::{App, Command, Saved, View};
+    use likeness::ui::{Command, View};
     let Some(db) = std::env::var_os(CHILD) else {
         return;
     };
-    let app = App::new(std::path::PathBuf::from(db), Saved::default());
-    let mut h = Harness::builder()
-        .with_size([1200.0, 800.0])
-        .build_ui_state(|ui, app: &mut App| app.show(ui), app);
-    let step_until = |h: &mut Harness<'static, App>, what: &str, cond: &dyn Fn(&App) -> bool| {
-        let t = std::time::Instant::now();
-        while !cond(h.state()) {
-            assert!(t.elapsed().as_secs() < 60, "timed out waiting for {what}");
-            h.step();
-            std::thread::sleep(std::time::Duration::from_millis(15));
-        }
-        h.run_steps(3);
-    };
-    step_until(&mut h, "the library", &|a| {
-        a.runtime().is_some_and(|r| r.library.is_some())
-    });
+    let mut h = harness(Path::new(&db));
+    wait(&mut h, "the library", 60, idle_library);
     let views = [
         (Key::Num1, View::Library),
         (Key::Num2, View::People),
@@ -134,7 +120,7 @@ fn child_visits_every_view() {
     ];
     for (key, view) in views {
         h.key_press_modifiers(Modifiers::COMMAND, key);
-        step_until(&mut h, &format!("{view:?}"), &|a| a.saved.view == view);
+        wait(&mut h, &format!("{view:?}"), 60, |a| a.saved.view == view);
         h.run_steps(20);
     }
     let person = h
@@ -147,7 +133,7 @@ fn child_visits_every_view() {
         .people[0]
         .id;
     h.state_mut().command(Command::OpenPerson(person));
-    step_until(&mut h, "the person view", &|a| {
+    wait(&mut h, "the person view", 60, |a| {
         a.saved.view == View::Person && a.runtime().is_some_and(|r| r.person_faces.is_some())
     });
     h.run_steps(20);

@@ -13,33 +13,7 @@ use egui_kittest::Harness;
 
 use likeness::ui::{App, Command, Saved, ScanResult, View};
 
-fn harness(db: &Path) -> Harness<'static, App> {
-    let app = App::new(db.to_path_buf(), Saved::default());
-    Harness::builder()
-        .with_size([1200.0, 800.0])
-        .build_ui_state(|ui, app: &mut App| app.show(ui), app)
-}
-
-/// Step frames until `cond` holds (the worker answers asynchronously).
-fn wait(h: &mut Harness<'static, App>, what: &str, secs: u64, cond: impl Fn(&App) -> bool) {
-    let t = Instant::now();
-    loop {
-        h.step();
-        if cond(h.state()) {
-            h.step();
-            return;
-        }
-        assert!(
-            t.elapsed() < Duration::from_secs(secs),
-            "timed out after {secs} s waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(15));
-    }
-}
-
-fn idle_library(app: &App) -> bool {
-    app.runtime().is_some_and(|r| r.library.is_some())
-}
+use common::ui::{harness, idle_library, wait};
 
 fn type_into(h: &mut Harness<'static, App>, label: &str, text: &str) {
     h.get_by_label(label).focus();
@@ -651,8 +625,7 @@ fn old_library_is_offered_the_better_model_and_upgrades_keeping_names() {
 
 #[test]
 fn forgetting_says_what_goes_and_asks_before_it_removes_anything() {
-    use likeness::people::{self, ClusterSettings, Mode};
-    use likeness::progress::{CancelToken, Progress};
+    use likeness::people;
     use likeness::store::Store;
     let Some(data) = common::shared_data("forgetting_says_what_goes") else {
         return;
@@ -661,24 +634,11 @@ fn forgetting_says_what_goes_and_asks_before_it_removes_anything() {
     let photos = dir.path().join("photos");
     common::copy_lfw(&data, &photos, &["Hans_Blix", "Naomi_Watts"]);
     let db = dir.path().join("lib.db");
-    let faces = {
-        let mut store = Store::open(&db).unwrap();
-        let m = likeness::vision::Models::load_default().unwrap();
-        let opts = likeness::pipeline::ScanOptions::new(vec![photos.clone()]);
-        let o =
-            likeness::pipeline::index(&mut store, &m, &opts, &CancelToken::new(), &Progress::new())
-                .unwrap();
-        people::recluster(
-            &mut store,
-            m.embedder_spec().id(),
-            &ClusterSettings::for_model(m.embedder_spec()),
-            Mode::Full,
-            &CancelToken::new(),
-            &Progress::new(),
-        )
-        .unwrap();
-        o.faces_found
-    };
+    let faces = common::library_with(
+        &mut Store::open(&db).unwrap(),
+        &photos,
+        likeness::vision::models::DEFAULT_EMBEDDER,
+    );
     let mut h = harness(&db);
     wait(&mut h, "the first snapshot", 20, idle_library);
     let stats = |a: &App| {

@@ -61,19 +61,66 @@ pub fn copy_lfw(data: &Path, dest: &Path, people: &[&str]) -> Vec<PathBuf> {
 /// Scan `photos` into `store` with the dlib embedder and group the people, as every library
 /// made before MobileFaceNet became the default was.
 pub fn dlib_library(store: &mut likeness::store::Store, photos: &Path) {
+    library_with(store, photos, &likeness::vision::models::DLIB);
+}
+
+/// Scan `photos` into `store` with `spec` and group the people; the faces found.
+pub fn library_with(
+    store: &mut likeness::store::Store,
+    photos: &Path,
+    spec: &'static likeness::vision::EmbedderSpec,
+) -> u64 {
     use likeness::people::{self, ClusterSettings, Mode};
     use likeness::progress::{CancelToken, Progress};
-    use likeness::vision::models::DLIB;
-    let m = likeness::vision::Models::load_for(&DLIB).unwrap();
+    let m = likeness::vision::Models::load_for(spec).unwrap();
     let opts = likeness::pipeline::ScanOptions::new(vec![photos.to_path_buf()]);
-    likeness::pipeline::index(store, &m, &opts, &CancelToken::new(), &Progress::new()).unwrap();
+    let o =
+        likeness::pipeline::index(store, &m, &opts, &CancelToken::new(), &Progress::new()).unwrap();
     people::recluster(
         store,
-        DLIB.id(),
-        &ClusterSettings::for_model(&DLIB),
+        spec.id(),
+        &ClusterSettings::for_model(spec),
         Mode::Full,
         &CancelToken::new(),
         &Progress::new(),
     )
     .unwrap();
+    o.faces_found
+}
+
+/// The desktop app under egui_kittest, and stepping it until the worker has answered.
+pub mod ui {
+    use std::path::Path;
+    use std::time::{Duration, Instant};
+
+    use egui_kittest::Harness;
+    use likeness::ui::{App, Saved};
+
+    pub fn harness(db: &Path) -> Harness<'static, App> {
+        let app = App::new(db.to_path_buf(), Saved::default());
+        Harness::builder()
+            .with_size([1200.0, 800.0])
+            .build_ui_state(|ui, app: &mut App| app.show(ui), app)
+    }
+
+    /// Step frames until `cond` holds (the worker answers asynchronously).
+    pub fn wait(h: &mut Harness<'static, App>, what: &str, secs: u64, cond: impl Fn(&App) -> bool) {
+        let t = Instant::now();
+        loop {
+            h.step();
+            if cond(h.state()) {
+                h.step();
+                return;
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(secs),
+                "timed out after {secs} s waiting for {what}"
+            );
+            std::thread::sleep(Duration::from_millis(15));
+        }
+    }
+
+    pub fn idle_library(app: &App) -> bool {
+        app.runtime().is_some_and(|r| r.library.is_some())
+    }
 }
