@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-use cli::{engine, models, people, Ctx};
+use cli::{engine, models, people, regions, Ctx};
 
 /// Find the people in your photo library.
 #[derive(Parser)]
@@ -40,7 +40,30 @@ enum Command {
         /// keeps its own (`upgrade` changes it).
         #[arg(long, value_name = "ID")]
         model: Option<String>,
+        /// Do not read face regions other programs wrote (XMP sidecars, XMP in the photos).
+        #[arg(long)]
+        no_xmp: bool,
     },
+    /// Add a face the detector missed: its box in the photo as shown (pixels), for person ID
+    /// (default: a new person). Undo takes it back.
+    AddFace {
+        photo: PathBuf,
+        #[arg(allow_negative_numbers = true)]
+        x1: f32,
+        #[arg(allow_negative_numbers = true)]
+        y1: f32,
+        x2: f32,
+        y2: f32,
+        #[arg(long, value_name = "ID")]
+        person: Option<i64>,
+    },
+    /// Write named faces for other programs.
+    Export {
+        #[command(subcommand)]
+        what: ExportCommand,
+    },
+    /// Face-region names from other programs that were not applied, and why.
+    Regions,
     /// Detect faces in one photo without touching the database.
     Faces {
         photo: PathBuf,
@@ -138,6 +161,21 @@ enum Command {
     Bench {
         #[command(subcommand)]
         what: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExportCommand {
+    /// MWG face regions (and a Microsoft Photo copy) in an XMP sidecar beside each photo with
+    /// named faces; never into the photo. Existing sidecars are merged.
+    Xmp {
+        /// Only the photos where this person appears.
+        #[arg(long, value_name = "ID")]
+        person: Option<i64>,
+        /// Sidecar name: photo.ext.xmp (photo.jpg.xmp; digiKam, darktable, Immich) or
+        /// photo.xmp (Lightroom). Default: the sidecar a photo has, else photo.ext.xmp.
+        #[arg(long, value_name = "NAME")]
+        sidecar: Option<String>,
     },
 }
 
@@ -258,7 +296,20 @@ fn run(cli: Cli) -> Result<()> {
             failed,
             threads,
             model,
-        } => engine::scan(&ctx, &dirs, failed, threads, model.as_deref()),
+            no_xmp,
+        } => engine::scan(&ctx, &dirs, failed, threads, model.as_deref(), !no_xmp),
+        Command::AddFace {
+            photo,
+            x1,
+            y1,
+            x2,
+            y2,
+            person,
+        } => regions::add_face(&ctx, &photo, [x1, y1, x2, y2], person),
+        Command::Export {
+            what: ExportCommand::Xmp { person, sidecar },
+        } => regions::export_xmp(&ctx, person, sidecar.as_deref()),
+        Command::Regions => regions::conflicts(&ctx),
         Command::Faces { photo, embed } => engine::faces(&ctx, &photo, embed),
         Command::Verify {
             photo_a,

@@ -34,6 +34,7 @@ pub enum Stage {
     Clustering = 4,
     Done = 5,
     Reembedding = 6,
+    Exporting = 7,
 }
 
 impl Stage {
@@ -45,6 +46,7 @@ impl Stage {
             4 => Stage::Clustering,
             5 => Stage::Done,
             6 => Stage::Reembedding,
+            7 => Stage::Exporting,
             _ => Stage::Idle,
         }
     }
@@ -58,6 +60,7 @@ impl Stage {
             Stage::Clustering => "grouping people",
             Stage::Done => "done",
             Stage::Reembedding => "re-embedding faces",
+            Stage::Exporting => "writing XMP sidecars",
         }
     }
 }

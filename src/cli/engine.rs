@@ -198,6 +198,7 @@ pub fn scan(
     list_failed: bool,
     threads: Option<usize>,
     model: Option<&str>,
+    read_xmp: bool,
 ) -> Result<()> {
     let path = ctx.db_path();
     let mut store = Store::open(&path)?;
@@ -208,6 +209,7 @@ pub fn scan(
     };
     let models = Models::load_for(spec)?;
     let mut opts = ScanOptions::new(dirs.to_vec());
+    opts.read_xmp = read_xmp;
     if let Some(t) = threads {
         opts.inference_threads = t.max(1);
     }

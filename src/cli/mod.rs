@@ -3,6 +3,7 @@
 pub mod engine;
 pub mod models;
 pub mod people;
+pub mod regions;
 
 use std::path::PathBuf;
 use std::sync::Arc;

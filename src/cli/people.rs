@@ -15,7 +15,7 @@ use likeness::vision::{models, Models};
 
 use super::{cancel_on_ctrl_c, spawn_bar, Ctx};
 
-fn open(ctx: &Ctx) -> Result<Store> {
+pub(crate) fn open(ctx: &Ctx) -> Result<Store> {
     let path = ctx.db_path();
     if !path.exists() {
         bail!(

@@ -21,6 +21,9 @@ pub struct Decoded {
     pub scale: f32,
     /// EXIF DateTimeOriginal (or DateTime) as `YYYY-MM-DD HH:MM:SS`, if present.
     pub taken_at: Option<String>,
+    /// The EXIF orientation (1..=8) that was applied to the stored pixels (1 for HEIF files
+    /// whose container transforms libheif applied).
+    pub orientation: u8,
 }
 
 /// What EXIF told us.
@@ -276,6 +279,11 @@ fn finish(
         height: oh,
         scale,
         taken_at,
+        orientation: if (1..=8).contains(&orientation) {
+            orientation
+        } else {
+            1
+        },
     }
 }
 

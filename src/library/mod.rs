@@ -7,7 +7,9 @@ pub mod formats;
 pub mod heif;
 mod native;
 pub mod raw;
+pub mod sidecar;
 pub mod walk;
+pub mod xmp;
 
 use sha2::{Digest, Sha256};
 

@@ -10,8 +10,11 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::store::{Assigner, FaceState, PersonRow, Store, Writer};
 
-/// Who made a decision (the only actor today; kept so imports and sync can say otherwise).
+/// Who made a decision: the user, in the app or on the command line.
 pub const ACTOR: &str = "user";
+
+/// Decisions taken from another program's face regions (XMP) say so.
+pub const ACTOR_XMP: &str = "xmp";
 
 /// A face's assignment before a decision changed it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,6 +79,21 @@ pub enum Decision {
         faces: Vec<FaceBefore>,
         created_person: Option<i64>,
     },
+    /// A face the user drew where the detector found none; undo removes it.
+    AddFace {
+        face: i64,
+        person: i64,
+        created_person: bool,
+        faces: Vec<FaceBefore>,
+    },
+    /// The names of one photo's face regions, written by another program (see
+    /// `people::regions`); undo takes them back, keeping the faces.
+    Import {
+        photo: i64,
+        from: String,
+        faces: Vec<FaceBefore>,
+        created_people: Vec<i64>,
+    },
 }
 
 impl Decision {
@@ -90,14 +108,21 @@ impl Decision {
             Decision::Hide { .. } => "hide",
             Decision::Pair { same: true, .. } => "same",
             Decision::Pair { same: false, .. } => "different",
+            Decision::AddFace { .. } => "add_face",
+            Decision::Import { .. } => "import",
         }
     }
 }
 
 fn record(w: &Writer<'_>, d: &Decision) -> Result<i64> {
+    record_as(w, d, ACTOR)
+}
+
+/// Record `d` as made by `actor` (see [`ACTOR_XMP`]).
+pub(crate) fn record_as(w: &Writer<'_>, d: &Decision, actor: &str) -> Result<i64> {
     let payload = serde_json::to_string(d)
         .map_err(|e| Error::Invalid(format!("cannot encode decision: {e}")))?;
-    w.insert_decision(d.kind(), &payload, ACTOR)
+    w.insert_decision(d.kind(), &payload, actor)
 }
 
 fn person(w: &Writer<'_>, id: i64) -> Result<PersonRow> {
@@ -119,7 +144,7 @@ fn face(w: &Writer<'_>, id: i64) -> Result<FaceState> {
 /// Pin `faces` to `to` (user-assigned), returning what they were. Before that, machine faces
 /// of `to` that would break a constraint with them (same photo, a "different" answer) leave
 /// `to`; a user-pinned conflict refuses the whole decision, since two user facts disagree.
-fn pin_into(w: &Writer<'_>, to: i64, faces: &[FaceState]) -> Result<Vec<FaceBefore>> {
+pub(crate) fn pin_into(w: &Writer<'_>, to: i64, faces: &[FaceState]) -> Result<Vec<FaceBefore>> {
     let moving: HashSet<i64> = faces.iter().map(|f| f.face_id).collect();
     let current: Vec<FaceState> = w
         .person_face_states(to)?
@@ -468,6 +493,49 @@ pub fn pair(store: &mut Store, a: i64, b: i64, same: bool) -> Result<i64> {
     })
 }
 
+/// Whose face a drawn face is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Who {
+    /// An existing person.
+    Person(i64),
+    /// A new person, named or not.
+    New(Option<String>),
+}
+
+/// Add a face the user drew on photo `photo_id` (its box, landmarks, thumbnail and embedding
+/// of the library's model in `face`) and pin it to `who`. Returns `(decision, face, person)`.
+/// Undo removes the face again (and the person, when this made one).
+pub fn add_face(
+    store: &mut Store,
+    photo_id: i64,
+    face: &crate::store::NewFace,
+    model_id: &str,
+    who: &Who,
+) -> Result<(i64, i64, i64)> {
+    store.write(|w| {
+        let (person_id, created_person) = match who {
+            Who::Person(p) => (person(w, *p)?.id, false),
+            Who::New(name) => {
+                let name = name.as_deref().map(str::trim).filter(|n| !n.is_empty());
+                (w.create_person(name, Assigner::User)?, true)
+            }
+        };
+        let face_id = w.insert_face(photo_id, face, model_id)?;
+        let state = self::face(w, face_id)?;
+        let faces = pin_into(w, person_id, &[state])?;
+        let id = record(
+            w,
+            &Decision::AddFace {
+                face: face_id,
+                person: person_id,
+                created_person,
+                faces,
+            },
+        )?;
+        Ok((id, face_id, person_id))
+    })
+}
+
 /// Undo the newest decision not yet undone; returns it, or `None` when there is nothing to
 /// undo. The row stays, marked undone, as history.
 pub fn undo(store: &mut Store) -> Result<Option<(i64, Decision)>> {
@@ -541,6 +609,31 @@ pub fn undo(store: &mut Store) -> Result<Option<(i64, Decision)>> {
                 w.set_face_pair(*a, *b, *before, row.id)?;
                 restore_faces(w, faces)?;
                 if let Some(p) = created_person {
+                    w.delete_person(*p)?;
+                }
+            }
+            Decision::AddFace {
+                face,
+                person,
+                created_person,
+                faces,
+            } => {
+                // Faces of the person that had to leave for the new one come back first.
+                let others: Vec<FaceBefore> =
+                    faces.iter().filter(|f| f.face != *face).copied().collect();
+                restore_faces(w, &others)?;
+                w.delete_faces(&[*face])?;
+                if *created_person {
+                    w.delete_person(*person)?;
+                }
+            }
+            Decision::Import {
+                faces,
+                created_people,
+                ..
+            } => {
+                restore_faces(w, faces)?;
+                for p in created_people {
                     w.delete_person(*p)?;
                 }
             }

@@ -33,6 +33,7 @@
 pub mod decisions;
 pub mod forget;
 pub mod recluster;
+pub mod regions;
 pub mod suggest;
 
 use std::collections::HashMap;
@@ -40,7 +41,9 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 pub use crate::cluster::ClusterSettings;
-pub use decisions::{hide, merge, move_face, name, reject, reject_from, split, undo, Decision};
+pub use decisions::{
+    add_face, hide, merge, move_face, name, reject, reject_from, split, undo, Decision, Who,
+};
 pub use forget::{forget, Forget};
 pub use recluster::{preview, recluster, Mode, ReclusterOutcome};
 pub use suggest::{faces_for_person, similar_people, uncertain_pairs};

@@ -17,11 +17,13 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::library::decode::{self, Decoded};
+use crate::library::sidecar;
+use crate::people::regions::NamedRegion;
 use crate::library::walk::{self, FileEntry};
 use crate::progress::{CancelToken, Progress, Stage};
 use crate::settings;
-use crate::store::{NewFace, PhotoFacts, PhotoStatus, Store, Writer};
-use crate::vision::{detect, models, Models};
+use crate::store::{FaceSource, NewFace, PhotoFacts, PhotoStatus, Store, Writer};
+use crate::vision::{detect, models, Detection, Models};
 
 /// What to scan and how.
 #[derive(Debug, Clone)]
@@ -34,6 +36,9 @@ pub struct ScanOptions {
     pub inference_threads: usize,
     /// Decoding threads.
     pub decode_threads: usize,
+    /// Read face regions other programs wrote (XMP sidecars and embedded XMP); `--no-xmp`
+    /// turns it off.
+    pub read_xmp: bool,
 }
 
 impl ScanOptions {
@@ -45,6 +50,7 @@ impl ScanOptions {
             files: Vec::new(),
             inference_threads: n,
             decode_threads: n,
+            read_xmp: true,
         }
     }
 }
@@ -111,10 +117,18 @@ pub struct ScanOutcome {
     pub timing: StageTiming,
     /// Execution provider of each model, e.g. `retinaface_mnet025: CPU`.
     pub providers: Vec<String>,
+    /// Named face regions (XMP) whose name is now on their face.
+    pub regions_imported: u64,
+    /// Face regions without a name that became faces (the detector had missed them).
+    pub region_faces_added: u64,
+    /// Named regions not applied because the user decided otherwise in Likeness (or no face
+    /// could be had there), and sidecars that could not be read: listed, never resolved
+    /// silently (all of them: `Store::region_conflicts`).
+    pub region_conflicts: Vec<crate::store::RegionConflict>,
 }
 
 #[derive(Default)]
-struct Timers {
+pub(crate) struct Timers {
     read: AtomicU64,
     decode: AtomicU64,
     detect: AtomicU64,
@@ -140,6 +154,63 @@ fn secs(c: &AtomicU64) -> f64 {
 struct Work {
     entry: FileEntry,
     existing: Option<i64>,
+    /// The photo is unchanged; only its face regions are to be read (new or edited sidecar,
+    /// or never read). Without regions it is left as it is.
+    regions_only: bool,
+}
+
+impl Work {
+    fn new(entry: FileEntry, existing: Option<i64>) -> Self {
+        Self {
+            entry,
+            existing,
+            regions_only: false,
+        }
+    }
+}
+
+/// A photo's face regions as read (before they meet its faces).
+struct RegionsIn {
+    sig: String,
+    found: Option<sidecar::Found>,
+    error: Option<String>,
+}
+
+impl RegionsIn {
+    fn read(photo: &Path, bytes: &[u8]) -> Self {
+        let sig = sidecar::signature(photo);
+        match sidecar::read(photo, bytes) {
+            Ok(found) => Self {
+                sig,
+                found,
+                error: None,
+            },
+            Err(e) => Self {
+                sig,
+                found: None,
+                error: Some(e),
+            },
+        }
+    }
+}
+
+/// A photo's face regions after they met its faces: per region, the index of its face in the
+/// photo's face list (`None`: no face there) and its name.
+struct RegionsOut {
+    sig: String,
+    from: String,
+    links: Vec<(Option<usize>, Option<String>)>,
+    /// How many faces were made from regions (the last ones of the photo's face list).
+    made: usize,
+    error: Option<String>,
+}
+
+/// A decoded photo on its way to inference.
+struct Ready {
+    work: Work,
+    hash: String,
+    decoded: Decoded,
+    regions: Option<RegionsIn>,
 }
 
 enum Op {
@@ -149,7 +220,16 @@ enum Op {
         width: u32,
         height: u32,
         taken_at: Option<String>,
+        orientation: u8,
         faces: Vec<NewFace>,
+        regions: Option<RegionsOut>,
+    },
+    /// An unchanged photo whose regions were read: there were none (or they were unreadable).
+    RegionsRead {
+        photo_id: i64,
+        path: String,
+        sig: String,
+        error: Option<String>,
     },
     Failed {
         work: Work,
@@ -281,10 +361,7 @@ pub fn index(
                     out.photos_unchanged += 1
                 }
                 row => unsupported_ops.push(Op::Linked {
-                    work: Work {
-                        entry: e.clone(),
-                        existing: row.map(|r| r.id),
-                    },
+                    work: Work::new(e.clone(), row.map(|r| r.id)),
                     to: to.clone(),
                 }),
             }
@@ -292,10 +369,18 @@ pub fn index(
         }
         match known.get(&p) {
             // A file linked to a sibling that is gone is read for itself.
-            Some(row) if row.linked_to.is_some() => work.push(Work {
-                entry: e.clone(),
-                existing: Some(row.id),
-            }),
+            Some(row) if row.linked_to.is_some() => work.push(Work::new(e.clone(), Some(row.id))),
+            Some(row)
+                if unchanged(row, e)
+                    && row.status == PhotoStatus::Indexed
+                    && opts.read_xmp
+                    && regions_unread(row, &e.path) =>
+            {
+                work.push(Work {
+                    regions_only: true,
+                    ..Work::new(e.clone(), Some(row.id))
+                })
+            }
             Some(row) if unchanged(row, e) && row.status != PhotoStatus::Missing => {
                 out.photos_unchanged += 1
             }
@@ -304,14 +389,8 @@ pub fn index(
                 restored.push(row.clone());
                 out.photos_unchanged += 1;
             }
-            Some(row) => work.push(Work {
-                entry: e.clone(),
-                existing: Some(row.id),
-            }),
-            None => work.push(Work {
-                entry: e.clone(),
-                existing: None,
-            }),
+            Some(row) => work.push(Work::new(e.clone(), Some(row.id))),
+            None => work.push(Work::new(e.clone(), None)),
         }
     }
     for (e, why) in &found.unsupported {
@@ -320,10 +399,7 @@ pub fn index(
         match known.get(&p) {
             Some(row) if unchanged(row, e) => out.photos_unchanged += 1,
             row => unsupported_ops.push(Op::Failed {
-                work: Work {
-                    entry: e.clone(),
-                    existing: row.map(|r| r.id),
-                },
+                work: Work::new(e.clone(), row.map(|r| r.id)),
                 hash: None,
                 reason: why.clone(),
             }),
@@ -360,7 +436,8 @@ pub fn index(
 
     progress.set_stage(Stage::Indexing);
     let timers = Timers::default();
-    let (decoded_tx, decoded_rx) = bounded::<(Work, String, Decoded)>(threads * 2);
+    let (decoded_tx, decoded_rx) = bounded::<Ready>(threads * 2);
+    let read_xmp = opts.read_xmp;
     let (op_tx, op_rx) = bounded::<Op>(256);
     let mut failures = Vec::new();
     let mut moved_ids: HashSet<i64> = HashSet::new();
@@ -381,7 +458,7 @@ pub fn index(
                         if cancel.is_cancelled() {
                             return;
                         }
-                        let op = read_and_decode(w, timers_ref, movable_ref);
+                        let op = read_and_decode(w, timers_ref, movable_ref, read_xmp);
                         let sent = match op {
                             Ok(d) => decoded_tx.send(d).is_ok(),
                             Err(op) => op_tx_dec.send(*op).is_ok(),
@@ -468,7 +545,8 @@ fn read_and_decode(
     w: &Work,
     timers: &Timers,
     movable: &Mutex<HashMap<String, Vec<i64>>>,
-) -> std::result::Result<(Work, String, Decoded), Box<Op>> {
+    read_xmp: bool,
+) -> std::result::Result<Ready, Box<Op>> {
     let fail = |reason: String, hash: Option<String>| {
         Box::new(Op::Failed {
             work: w.clone(),
@@ -485,6 +563,17 @@ fn read_and_decode(
     let bytes = timed(&timers.read, || std::fs::read(&w.entry.path))
         .map_err(|e| fail(format!("cannot read: {e}"), None))?;
     let hash = timed(&timers.read, || crate::library::content_hash(&bytes));
+    let regions = read_xmp.then(|| timed(&timers.read, || RegionsIn::read(&w.entry.path, &bytes)));
+    if let (true, Some(photo_id), Some(r)) = (w.regions_only, w.existing, &regions) {
+        if r.found.is_none() {
+            return Err(Box::new(Op::RegionsRead {
+                photo_id,
+                path: path_str(&w.entry.path),
+                sig: r.sig.clone(),
+                error: r.error.clone(),
+            }));
+        }
+    }
     if w.existing.is_none() {
         let claimed = movable
             .lock()
@@ -502,30 +591,45 @@ fn read_and_decode(
         decode::decode_guarded(&w.entry.path, &bytes, settings::WORK_MAX_SIDE)
     });
     match decoded {
-        Ok(d) => Ok((w.clone(), hash, d)),
+        Ok(decoded) => Ok(Ready {
+            work: w.clone(),
+            hash,
+            decoded,
+            regions,
+        }),
         Err(reason) => Err(fail(reason, Some(hash))),
     }
 }
 
 fn infer_loop(
     engine: &mut crate::vision::FaceEngine,
-    rx: Receiver<(Work, String, Decoded)>,
+    rx: Receiver<Ready>,
     tx: Sender<Op>,
     timers: &Timers,
     cancel: &CancelToken,
 ) {
-    for (work, hash, d) in rx {
+    for Ready {
+        work,
+        hash,
+        decoded: d,
+        regions,
+    } in rx
+    {
         if cancel.is_cancelled() {
             continue;
         }
-        let op = match faces_of(engine, &d, timers) {
-            Ok(faces) => Op::Indexed {
+        let found = faces_of(engine, &d, timers)
+            .and_then(|faces| with_regions(engine, &d, faces, regions, timers));
+        let op = match found {
+            Ok((faces, regions)) => Op::Indexed {
                 work,
                 hash,
                 width: d.width,
                 height: d.height,
                 taken_at: d.taken_at,
+                orientation: d.orientation,
                 faces,
+                regions,
             },
             Err(e) => Op::Failed {
                 work,
@@ -550,6 +654,18 @@ fn faces_of(
     let dets = timed(&timers.detect, || {
         engine.detector.detect(&d.image, min_face)
     })?;
+    embed_faces(engine, d, &dets, FaceSource::Detected, timers)
+}
+
+/// Align, embed and thumbnail faces found in `d.image` (working pixels); the stored faces are
+/// in the original photo's oriented pixels.
+pub(crate) fn embed_faces(
+    engine: &mut crate::vision::FaceEngine,
+    d: &Decoded,
+    dets: &[Detection],
+    source: FaceSource,
+    timers: &Timers,
+) -> Result<Vec<NewFace>> {
     if dets.is_empty() {
         return Ok(Vec::new());
     }
@@ -577,10 +693,83 @@ fn faces_of(
                     score: det.score,
                     thumb,
                     embedding,
+                    source,
                 }
             })
             .collect()
     }))
+}
+
+/// Meet a photo's face regions with its detected `faces`: regions that cover a detected face
+/// name it; the others become faces of their own (source `imported`), found inside the
+/// region's box or aligned from it. Regions smaller than the smallest face kept are left out.
+fn with_regions(
+    engine: &mut crate::vision::FaceEngine,
+    d: &Decoded,
+    mut faces: Vec<NewFace>,
+    regions: Option<RegionsIn>,
+    timers: &Timers,
+) -> Result<(Vec<NewFace>, Option<RegionsOut>)> {
+    let Some(r) = regions else {
+        return Ok((faces, None));
+    };
+    let Some(found) = r.found else {
+        return Ok((
+            faces,
+            Some(RegionsOut {
+                sig: r.sig,
+                from: String::new(),
+                links: Vec::new(),
+                made: 0,
+                error: r.error,
+            }),
+        ));
+    };
+    let detected: Vec<[f32; 4]> = faces.iter().map(|f| f.bbox).collect();
+    let placed = super::regions::place(&found.regions, d.orientation, d.width, d.height, &detected);
+    let boxes: Vec<[f32; 4]> = placed.boxes.iter().map(|b| b.0).collect();
+    let matched = super::regions::match_faces(&boxes, &detected);
+    let mut links = Vec::with_capacity(boxes.len());
+    let mut made: Vec<(usize, [f32; 4])> = Vec::new();
+    for (i, ((bbox, name), m)) in placed.boxes.into_iter().zip(matched).enumerate() {
+        let small = (bbox[2] - bbox[0]).min(bbox[3] - bbox[1]) < settings::MIN_FACE_PX;
+        let link = match m {
+            Some(j) => Some(j),
+            None if small => None,
+            None => {
+                made.push((i, bbox));
+                Some(faces.len() + made.len() - 1)
+            }
+        };
+        links.push((link, name));
+    }
+    let made_count = made.len();
+    if !made.is_empty() {
+        let mut dets = Vec::with_capacity(made.len());
+        for (_, bbox) in &made {
+            let work_box = bbox.map(|v| v * d.scale);
+            let det = timed(&timers.detect, || {
+                super::regions::face_in_box(&mut engine.detector, &d.image, work_box)
+            })?;
+            dets.push(det);
+        }
+        let mut new = embed_faces(engine, d, &dets, FaceSource::Imported, timers)?;
+        // The face is where the other program said it is; the detector only gave landmarks.
+        for (f, (_, bbox)) in new.iter_mut().zip(&made) {
+            f.bbox = *bbox;
+        }
+        faces.extend(new);
+    }
+    Ok((
+        faces,
+        Some(RegionsOut {
+            sig: r.sig,
+            from: found.from,
+            links,
+            made: made_count,
+            error: r.error,
+        }),
+    ))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -610,7 +799,13 @@ fn write_loop(
         };
         if flush && !batch.is_empty() {
             let ops = std::mem::take(&mut batch);
-            timed(&timers.write, || store.write(|w| apply(w, model_id, &ops)))?;
+            let mut tally = RegionTally::default();
+            timed(&timers.write, || {
+                store.write(|w| apply(w, model_id, &ops, &mut tally))
+            })?;
+            out.regions_imported += tally.imported;
+            out.region_faces_added += tally.faces_added;
+            out.region_conflicts.extend(tally.conflicts);
             oldest = None;
             for op in &ops {
                 match op {
@@ -630,6 +825,9 @@ fn write_loop(
                     Op::Linked { .. } => {
                         out.photos_linked += 1;
                     }
+                    Op::RegionsRead { .. } => {
+                        out.photos_unchanged += 1;
+                    }
                     Op::Moved { photo_id, .. } => {
                         out.photos_moved += 1;
                         moved_ids.insert(*photo_id);
@@ -644,7 +842,15 @@ fn write_loop(
     }
 }
 
-fn apply(w: &Writer<'_>, model_id: &str, ops: &[Op]) -> Result<()> {
+/// What one batch's region imports did.
+#[derive(Default)]
+struct RegionTally {
+    imported: u64,
+    faces_added: u64,
+    conflicts: Vec<crate::store::RegionConflict>,
+}
+
+fn apply(w: &Writer<'_>, model_id: &str, ops: &[Op], tally: &mut RegionTally) -> Result<()> {
     for op in ops {
         match op {
             Op::Indexed {
@@ -653,7 +859,9 @@ fn apply(w: &Writer<'_>, model_id: &str, ops: &[Op]) -> Result<()> {
                 width,
                 height,
                 taken_at,
+                orientation,
                 faces,
+                regions,
             } => {
                 let path = path_str(&work.entry.path);
                 let id = w.upsert_photo(&PhotoFacts {
@@ -668,8 +876,25 @@ fn apply(w: &Writer<'_>, model_id: &str, ops: &[Op]) -> Result<()> {
                     error: None,
                     detector: Some(models::DETECTOR.id),
                     linked_to: None,
+                    orientation: Some(*orientation),
+                    xmp_sig: regions.as_ref().map(|r| r.sig.as_str()),
                 })?;
-                replace_faces(w, model_id, id, faces)?;
+                let ids = replace_faces(w, model_id, id, faces)?;
+                if let Some(r) = regions {
+                    import_regions(w, id, &path, r, &ids, tally)?;
+                }
+            }
+            Op::RegionsRead {
+                photo_id,
+                path,
+                sig,
+                error,
+            } => {
+                w.set_xmp_sig(*photo_id, sig)?;
+                w.clear_region_conflicts(*photo_id)?;
+                if let Some(e) = error {
+                    region_error(w, *photo_id, path, e, tally)?;
+                }
             }
             Op::Failed { work, hash, reason } => {
                 let path = path_str(&work.entry.path);
@@ -685,6 +910,8 @@ fn apply(w: &Writer<'_>, model_id: &str, ops: &[Op]) -> Result<()> {
                     error: Some(reason),
                     detector: None,
                     linked_to: None,
+                    orientation: None,
+                    xmp_sig: None,
                 })?;
             }
             Op::Linked { work, to } => {
@@ -701,6 +928,8 @@ fn apply(w: &Writer<'_>, model_id: &str, ops: &[Op]) -> Result<()> {
                     error: None,
                     detector: None,
                     linked_to: Some(to),
+                    orientation: None,
+                    xmp_sig: None,
                 })?;
             }
             Op::Moved { photo_id, entry } => {
@@ -716,9 +945,82 @@ fn apply(w: &Writer<'_>, model_id: &str, ops: &[Op]) -> Result<()> {
     Ok(())
 }
 
+/// Apply the names of a photo's regions (see `people::regions`) and list what was not applied.
+fn import_regions(
+    w: &Writer<'_>,
+    photo_id: i64,
+    path: &str,
+    r: &RegionsOut,
+    ids: &[i64],
+    tally: &mut RegionTally,
+) -> Result<()> {
+    let named: Vec<NamedRegion> = r
+        .links
+        .iter()
+        .filter_map(|(i, name)| {
+            name.as_ref().map(|n| NamedRegion {
+                face: i.and_then(|i| ids.get(i).copied()),
+                name: n.clone(),
+            })
+        })
+        .collect();
+    let done = crate::people::regions::import(w, photo_id, &r.from, &named)?;
+    tally.imported += done.applied;
+    tally.faces_added += r.made as u64;
+    tally
+        .conflicts
+        .extend(done.conflicts.into_iter().map(|c| crate::store::RegionConflict {
+            photo: path.to_string(),
+            face_id: c.face_id,
+            name: c.name,
+            reason: c.reason,
+        }));
+    if let Some(e) = &r.error {
+        region_error(w, photo_id, path, e, tally)?;
+    }
+    Ok(())
+}
+
+/// A sidecar or embedded packet that could not be read: listed with the conflicts.
+fn region_error(
+    w: &Writer<'_>,
+    photo_id: i64,
+    path: &str,
+    error: &str,
+    tally: &mut RegionTally,
+) -> Result<()> {
+    w.add_region_conflict(photo_id, None, "", error)?;
+    tally.conflicts.push(crate::store::RegionConflict {
+        photo: path.to_string(),
+        face_id: None,
+        name: String::new(),
+        reason: error.to_string(),
+    });
+    Ok(())
+}
+
+/// Whether the face regions of an unchanged, indexed photo are to be read: never read yet
+/// (indexed before Likeness read them, or with `--no-xmp`), or a sidecar appeared or changed.
+fn regions_unread(row: &crate::store::PhotoRow, photo: &Path) -> bool {
+    match &row.xmp_sig {
+        None => true,
+        Some(old) => {
+            let now = sidecar::signature(photo);
+            !now.is_empty() && &now != old
+        }
+    }
+}
+
 /// Store the faces of a (re)processed photo. Faces that overlap an existing face of the photo
 /// keep that face's id, so names and decisions attached to it survive an edit of the file.
-fn replace_faces(w: &Writer<'_>, model_id: &str, photo_id: i64, faces: &[NewFace]) -> Result<()> {
+/// Faces the user drew or another program named stay even when nothing matches them now.
+/// Returns the id of each of `faces`.
+fn replace_faces(
+    w: &Writer<'_>,
+    model_id: &str,
+    photo_id: i64,
+    faces: &[NewFace],
+) -> Result<Vec<i64>> {
     let old = w.faces_of_photo(photo_id)?;
     let mut pairs: Vec<(f32, usize, usize)> = Vec::new();
     for (i, n) in faces.iter().enumerate() {
@@ -730,26 +1032,30 @@ fn replace_faces(w: &Writer<'_>, model_id: &str, photo_id: i64, faces: &[NewFace
         }
     }
     pairs.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let (mut new_used, mut old_used) = (vec![false; faces.len()], vec![false; old.len()]);
+    let mut ids: Vec<Option<i64>> = vec![None; faces.len()];
+    let mut old_used = vec![false; old.len()];
     for (_, i, j) in pairs {
-        if !new_used[i] && !old_used[j] {
-            new_used[i] = true;
+        if ids[i].is_none() && !old_used[j] {
             old_used[j] = true;
+            ids[i] = Some(old[j].id);
             w.update_face(old[j].id, &faces[i], model_id)?;
         }
     }
-    for (i, f) in faces.iter().enumerate() {
-        if !new_used[i] {
-            w.insert_face(photo_id, f, model_id)?;
-        }
+    let mut out = Vec::with_capacity(faces.len());
+    for (f, id) in faces.iter().zip(ids) {
+        out.push(match id {
+            Some(id) => id,
+            None => w.insert_face(photo_id, f, model_id)?,
+        });
     }
     let stale: Vec<i64> = old
         .iter()
         .zip(&old_used)
-        .filter(|(_, used)| !**used)
+        .filter(|(o, used)| !**used && o.source == FaceSource::Detected)
         .map(|(o, _)| o.id)
         .collect();
-    w.delete_faces(&stale)
+    w.delete_faces(&stale)?;
+    Ok(out)
 }
 
 #[cfg(test)]

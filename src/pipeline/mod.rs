@@ -1,8 +1,11 @@
 //! Long jobs as plain functions with the signature `(input, &CancelToken, &Progress) -> Result`.
 
+pub mod drawn;
+pub mod export;
 pub mod index;
 mod pairs;
 pub mod photo;
+pub mod regions;
 pub mod upgrade;
 
 pub use index::{by_reason, index, reason_kind, ScanOptions, ScanOutcome};

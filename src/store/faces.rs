@@ -5,6 +5,36 @@ use rusqlite::{params, OptionalExtension};
 use super::{blob_to_f32s, f32s_to_blob, now, Store, Writer};
 use crate::error::Result;
 
+/// Where a face came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaceSource {
+    /// Found by the detector.
+    #[default]
+    Detected,
+    /// Drawn by the user where the detector found nothing.
+    Drawn,
+    /// Made from a face region another program wrote into the photo's XMP.
+    Imported,
+}
+
+impl FaceSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FaceSource::Detected => "detected",
+            FaceSource::Drawn => "drawn",
+            FaceSource::Imported => "imported",
+        }
+    }
+    fn parse(s: &str) -> FaceSource {
+        match s {
+            "drawn" => FaceSource::Drawn,
+            "imported" => FaceSource::Imported,
+            _ => FaceSource::Detected,
+        }
+    }
+}
+
 /// A face to store, with its thumbnail and embedding.
 #[derive(Debug, Clone)]
 pub struct NewFace {
@@ -15,6 +45,7 @@ pub struct NewFace {
     /// JPEG thumbnail.
     pub thumb: Vec<u8>,
     pub embedding: Vec<f32>,
+    pub source: FaceSource,
 }
 
 /// A stored face.
@@ -25,9 +56,10 @@ pub struct FaceRow {
     pub bbox: [f32; 4],
     pub landmarks: [[f32; 2]; 5],
     pub score: f32,
+    pub source: FaceSource,
 }
 
-fn face_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FaceRow> {
+pub(super) fn face_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FaceRow> {
     let lm = blob_to_f32s(&r.get::<_, Vec<u8>>(6)?);
     let mut landmarks = [[0.0f32; 2]; 5];
     for (i, p) in landmarks.iter_mut().enumerate() {
@@ -47,10 +79,11 @@ fn face_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FaceRow> {
         ],
         landmarks,
         score: r.get::<_, f64>(7)? as f32,
+        source: FaceSource::parse(&r.get::<_, String>(8)?),
     })
 }
 
-const FACE_COLS: &str = "id, photo_id, x1, y1, x2, y2, landmarks, score";
+pub(super) const FACE_COLS: &str = "id, photo_id, x1, y1, x2, y2, landmarks, score, source";
 
 /// An embedding with the face and photo it belongs to.
 #[derive(Debug, Clone)]
@@ -131,8 +164,8 @@ impl Writer<'_> {
     pub fn insert_face(&self, photo_id: i64, face: &NewFace, model_id: &str) -> Result<i64> {
         let lm: Vec<f32> = face.landmarks.iter().flatten().copied().collect();
         let id: i64 = self.tx.query_row(
-            "INSERT INTO faces (photo_id, x1, y1, x2, y2, landmarks, score, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
+            "INSERT INTO faces (photo_id, x1, y1, x2, y2, landmarks, score, created_at, source)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
             params![
                 photo_id,
                 face.bbox[0],
@@ -141,7 +174,8 @@ impl Writer<'_> {
                 face.bbox[3],
                 f32s_to_blob(&lm),
                 face.score,
-                now()
+                now(),
+                face.source.as_str()
             ],
             |r| r.get(0),
         )?;

@@ -148,6 +148,27 @@ pub const MIGRATIONS: &[Step] = &[
     // 4: a camera RAW beside the JPEG (or HEIC) of the same shot is indexed once: the file
     // not indexed names the one that was (`linked_to`, a path) and has no faces of its own.
     Step::Sql("ALTER TABLE photos ADD COLUMN linked_to TEXT;"),
+    // 5: faces that travel. A face is found by the detector, drawn by the user, or made from a
+    // named region another program wrote (XMP); a photo records the orientation its faces are
+    // relative to and which sidecar its regions were last read from; region names that could
+    // not be applied without overriding the user are kept as conflicts to show, not applied.
+    Step::Sql(
+        r#"
+    ALTER TABLE faces ADD COLUMN source TEXT NOT NULL DEFAULT 'detected'
+        CHECK (source IN ('detected', 'drawn', 'imported'));
+    ALTER TABLE photos ADD COLUMN orientation INTEGER;
+    ALTER TABLE photos ADD COLUMN xmp_sig TEXT;
+    CREATE TABLE region_conflicts (
+        id       INTEGER PRIMARY KEY,
+        photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        face_id  INTEGER REFERENCES faces(id) ON DELETE SET NULL,
+        name     TEXT NOT NULL,
+        reason   TEXT NOT NULL,
+        found_at INTEGER NOT NULL
+    );
+    CREATE INDEX region_conflicts_photo ON region_conflicts(photo_id);
+    "#,
+    ),
 ];
 
 /// Step 3's data conversion: every little-endian `f32` vector becomes int8 + scale.

@@ -8,6 +8,7 @@ pub mod migrations;
 mod people;
 mod photos;
 mod privacy;
+mod regions;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -15,10 +16,11 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 
 pub use embeddings::{FacePhoto, FaceToEmbed, ModelCount, ModelMap, Origin, PhotoToEmbed};
-pub use faces::{EmbeddingRow, FaceRow, NewFace};
+pub use faces::{EmbeddingRow, FaceRow, FaceSource, NewFace};
 pub use folders::FolderRow;
 pub use people::{Assigner, ClusterFace, DecisionRow, FaceState, PersonFace, PersonRow};
-pub use photos::{PhotoFacts, PhotoRow, PhotoStatus, Stats};
+pub use photos::{PhotoFacts, PhotoGeometry, PhotoRow, PhotoStatus, Stats};
+pub use regions::{NamedFace, RegionConflict};
 pub use privacy::{prepare_dir, protect_files, ForgetPreview};
 
 use crate::error::{Error, Result};

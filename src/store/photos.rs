@@ -43,6 +43,30 @@ pub struct PhotoRow {
     pub status: PhotoStatus,
     /// For a RAW indexed through its sibling: that sibling's path.
     pub linked_to: Option<String>,
+    /// Which XMP sidecar the photo's face regions were last read from (see
+    /// `library::sidecar::Sidecar::signature`); `None` when never read.
+    pub xmp_sig: Option<String>,
+}
+
+/// A photo's size and orientation, for face regions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhotoGeometry {
+    pub id: i64,
+    pub path: String,
+    /// Oriented (as shown) size.
+    pub width: u32,
+    pub height: u32,
+    pub orientation: Option<u8>,
+}
+
+fn geometry(r: &rusqlite::Row<'_>) -> rusqlite::Result<PhotoGeometry> {
+    Ok(PhotoGeometry {
+        id: r.get(0)?,
+        path: r.get(1)?,
+        width: r.get(2)?,
+        height: r.get(3)?,
+        orientation: r.get(4)?,
+    })
 }
 
 /// Library totals.
@@ -71,6 +95,11 @@ pub struct PhotoFacts<'a> {
     pub detector: Option<&'a str>,
     /// The photo indexed instead of this one (a RAW beside its JPEG), by path.
     pub linked_to: Option<&'a str>,
+    /// The EXIF orientation (1..=8) applied to the stored pixels to show the photo: face boxes
+    /// are relative to the shown photo, XMP regions to the stored pixels.
+    pub orientation: Option<u8>,
+    /// See [`PhotoRow::xmp_sig`].
+    pub xmp_sig: Option<&'a str>,
 }
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PhotoRow> {
@@ -82,10 +111,11 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PhotoRow> {
         content_hash: r.get(4)?,
         status: PhotoStatus::parse(&r.get::<_, String>(5)?),
         linked_to: r.get(6)?,
+        xmp_sig: r.get(7)?,
     })
 }
 
-const COLS: &str = "id, path, size, mtime_ns, content_hash, status, linked_to";
+const COLS: &str = "id, path, size, mtime_ns, content_hash, status, linked_to, xmp_sig";
 
 impl Store {
     /// Every stored photo.
@@ -114,6 +144,20 @@ impl Store {
                 &format!("SELECT {COLS} FROM photos WHERE path = ?1"),
                 [path],
                 row,
+            )
+            .optional()?)
+    }
+
+    /// What placing face regions on photo `id` needs: path, oriented size, orientation
+    /// (`None` for photos indexed before the library recorded it).
+    pub fn photo_geometry(&self, id: i64) -> Result<Option<PhotoGeometry>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT id, path, width, height, orientation FROM photos
+                 WHERE id = ?1 AND status = 'indexed' AND width IS NOT NULL",
+                [id],
+                geometry,
             )
             .optional()?)
     }
@@ -170,15 +214,18 @@ impl Writer<'_> {
     pub fn upsert_photo(&self, facts: &PhotoFacts<'_>) -> Result<i64> {
         let id = self.tx.query_row(
             "INSERT INTO photos (path, size, mtime_ns, content_hash, width, height, taken_at,
-                                 status, error, detector, indexed_at, linked_to)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                                 status, error, detector, indexed_at, linked_to, orientation,
+                                 xmp_sig)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
              ON CONFLICT(path) DO UPDATE SET
                 size = excluded.size, mtime_ns = excluded.mtime_ns,
                 content_hash = excluded.content_hash, width = excluded.width,
                 height = excluded.height, taken_at = excluded.taken_at,
                 status = excluded.status, error = excluded.error,
                 detector = excluded.detector, indexed_at = excluded.indexed_at,
-                linked_to = excluded.linked_to
+                linked_to = excluded.linked_to,
+                orientation = coalesce(excluded.orientation, orientation),
+                xmp_sig = coalesce(excluded.xmp_sig, xmp_sig)
              RETURNING id",
             params![
                 facts.path,
@@ -192,7 +239,9 @@ impl Writer<'_> {
                 facts.error,
                 facts.detector,
                 now(),
-                facts.linked_to
+                facts.linked_to,
+                facts.orientation,
+                facts.xmp_sig
             ],
             |r| r.get(0),
         )?;
@@ -210,6 +259,22 @@ impl Writer<'_> {
             "UPDATE photos SET path = ?2, size = ?3, mtime_ns = ?4, status = 'indexed', error = NULL
              WHERE id = ?1",
             params![id, path, size as i64, mtime_ns],
+        )?;
+        Ok(())
+    }
+
+    /// Record which sidecar a photo's regions were read from (see [`PhotoRow::xmp_sig`]).
+    pub fn set_xmp_sig(&self, id: i64, sig: &str) -> Result<()> {
+        self.tx
+            .execute("UPDATE photos SET xmp_sig = ?2 WHERE id = ?1", params![id, sig])?;
+        Ok(())
+    }
+
+    /// Record the orientation of a photo indexed before Likeness kept it.
+    pub fn set_orientation(&self, id: i64, orientation: u8) -> Result<()> {
+        self.tx.execute(
+            "UPDATE photos SET orientation = ?2 WHERE id = ?1",
+            params![id, orientation],
         )?;
         Ok(())
     }

@@ -37,6 +37,46 @@ impl Detection {
         d.landmarks.iter_mut().flatten().for_each(|v| *v *= k);
         d
     }
+
+    /// The same detection moved by `(dx, dy)`.
+    pub fn shifted(&self, dx: f32, dy: f32) -> Detection {
+        let mut d = *self;
+        for (i, v) in d.bbox.iter_mut().enumerate() {
+            *v += if i % 2 == 0 { dx } else { dy };
+        }
+        for p in d.landmarks.iter_mut() {
+            p[0] += dx;
+            p[1] += dy;
+        }
+        d
+    }
+
+    /// A face known only by its box (drawn by the user, or a region another program wrote, where
+    /// the detector finds nothing): the five points where they sit on average in a detector box
+    /// ([`settings::LANDMARKS_IN_BOX`]), score 0. Alignment from them is rougher than from
+    /// detected points, but the face gets a chip, an embedding and a thumbnail.
+    pub fn from_box(bbox: [f32; 4]) -> Detection {
+        let (w, h) = (bbox[2] - bbox[0], bbox[3] - bbox[1]);
+        let mut landmarks = [[0.0f32; 2]; 5];
+        for (p, rel) in landmarks.iter_mut().zip(settings::LANDMARKS_IN_BOX) {
+            *p = [bbox[0] + rel[0] * w, bbox[1] + rel[1] * h];
+        }
+        Detection {
+            bbox,
+            landmarks,
+            score: 0.0,
+        }
+    }
+}
+
+/// Of `dets`, the one that is the face the box `bbox` was drawn around: the largest overlap
+/// with it, at least [`settings::BOX_MATCH_IOU`].
+pub fn best_in_box(dets: &[Detection], bbox: &[f32; 4]) -> Option<Detection> {
+    dets.iter()
+        .map(|d| (iou(&d.bbox, bbox), d))
+        .filter(|(v, _)| *v >= settings::BOX_MATCH_IOU)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, d)| *d)
 }
 
 const STEPS: [usize; 3] = [8, 16, 32];
@@ -284,6 +324,44 @@ impl Detector {
             .collect())
     }
 
+    /// The face inside `bbox` (in `img` pixels): the detector runs on the box with a margin
+    /// around it (a small box enlarged so the face is big enough for RetinaFace), and the
+    /// detection that best fills the box gives the landmarks. `None` when it finds no such face.
+    pub fn find_in_box(&mut self, img: &RgbImage, bbox: &[f32; 4]) -> Result<Option<Detection>> {
+        let (w, h) = (bbox[2] - bbox[0], bbox[3] - bbox[1]);
+        if !(w >= 1.0 && h >= 1.0) {
+            return Ok(None);
+        }
+        let margin = w.max(h) * 0.5;
+        let x0 = (bbox[0] - margin).max(0.0).floor() as u32;
+        let y0 = (bbox[1] - margin).max(0.0).floor() as u32;
+        let x1 = ((bbox[2] + margin).ceil() as u32).min(img.width());
+        let y1 = ((bbox[3] + margin).ceil() as u32).min(img.height());
+        if x1 <= x0 + 8 || y1 <= y0 + 8 {
+            return Ok(None);
+        }
+        let crop = image::imageops::crop_imm(img, x0, y0, x1 - x0, y1 - y0).to_image();
+        // RetinaFace's smallest anchors are 16 px: a face drawn around 30 px is seen at ~100.
+        let k = (settings::BOX_DETECT_MIN_SIDE as f32 / crop.width().max(crop.height()) as f32)
+            .max(1.0);
+        let seen = if k > 1.0 {
+            image::imageops::resize(
+                &crop,
+                (crop.width() as f32 * k).round() as u32,
+                (crop.height() as f32 * k).round() as u32,
+                image::imageops::FilterType::Triangle,
+            )
+        } else {
+            crop
+        };
+        let dets: Vec<Detection> = self
+            .detect(&seen, 0.0)?
+            .into_iter()
+            .map(|d| d.scaled(1.0 / k).shifted(x0 as f32, y0 as f32))
+            .collect();
+        Ok(best_in_box(&dets, bbox))
+    }
+
     /// O-Net's probability that each detection is a human face. RetinaFace gives animal faces
     /// high scores (dogs at 0.99); O-Net, trained as the last stage of a face cascade, does not.
     pub fn face_probability(&mut self, img: &RgbImage, dets: &[Detection]) -> Result<Vec<f32>> {
@@ -302,6 +380,35 @@ impl Detector {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_box_alone_places_the_points_inside_it_eyes_above_mouth() {
+        let d = Detection::from_box([100.0, 200.0, 200.0, 340.0]);
+        assert_eq!(d.score, 0.0);
+        for p in d.landmarks {
+            assert!(p[0] > 100.0 && p[0] < 200.0 && p[1] > 200.0 && p[1] < 340.0);
+        }
+        let [le, re, nose, lm, rm] = d.landmarks;
+        assert!(le[0] < re[0] && lm[0] < rm[0]);
+        assert!(le[1] < nose[1] && nose[1] < lm[1]);
+        let moved = d.shifted(10.0, -5.0);
+        assert_eq!(moved.bbox, [110.0, 195.0, 210.0, 335.0]);
+        assert_eq!(moved.landmarks[2], [nose[0] + 10.0, nose[1] - 5.0]);
+    }
+
+    #[test]
+    fn the_face_in_a_box_is_the_detection_that_fills_it() {
+        let d = |b: [f32; 4]| Detection {
+            bbox: b,
+            landmarks: [[0.0; 2]; 5],
+            score: 0.9,
+        };
+        let dets = [d([0.0, 0.0, 10.0, 10.0]), d([48.0, 50.0, 98.0, 110.0])];
+        let drawn = [45.0, 45.0, 100.0, 105.0];
+        assert_eq!(best_in_box(&dets, &drawn), Some(dets[1]));
+        // A face beside the box is not the face in it.
+        assert_eq!(best_in_box(&dets, &[200.0, 200.0, 250.0, 260.0]), None);
+    }
 
     #[test]
     fn prior_count_and_order_follow_the_contract() {
