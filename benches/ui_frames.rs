@@ -57,6 +57,8 @@ fn synthetic(db: &Path, faces: usize) {
                     error: None,
                     detector: Some("bench"),
                     linked_to: None,
+                    orientation: None,
+                    xmp_sig: None,
                 })?;
                 let f = NewFace {
                     bbox: [100.0, 100.0, 200.0, 220.0],
@@ -66,6 +68,7 @@ fn synthetic(db: &Path, faces: usize) {
                     embedding: (0..128)
                         .map(|k| ((i * 31 + k) % 97) as f32 / 97.0)
                         .collect(),
+                    source: Default::default(),
                 };
                 face_ids.push(w.insert_face(id, &f, "dlib_resnet_v1")?);
             }

@@ -39,6 +39,8 @@ fn build(store: &mut Store, per: usize, offset: usize) -> Vec<i64> {
                             error: None,
                             detector: None,
                             linked_to: None,
+                            orientation: None,
+                            xmp_sig: None,
                         })?;
                     }
                     let target_photo = if shared { ids_photo(w, ids[0])? } else { photo };
@@ -51,6 +53,7 @@ fn build(store: &mut Store, per: usize, offset: usize) -> Vec<i64> {
                         score: 0.99,
                         thumb: vec![0],
                         embedding,
+                        source: Default::default(),
                     };
                     ids.push(w.insert_face(target_photo, &face, MODEL)?);
                 }

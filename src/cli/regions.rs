@@ -74,10 +74,7 @@ pub fn export_xmp(ctx: &Ctx, person: Option<i64>, sidecar: Option<&str>) -> Resu
             if out.cancelled { " — cancelled" } else { "" }
         );
         if out.regions_kept > 0 {
-            s += &format!(
-                "; {} face regions of other programs kept",
-                out.regions_kept
-            );
+            s += &format!("; {} face regions of other programs kept", out.regions_kept);
         }
         for f in &out.failed {
             s += &format!("\n  not written: {}: {}", f.photo, f.reason);

@@ -144,7 +144,10 @@ fn scan_packet(bytes: &[u8]) -> Option<&[u8]> {
 /// permissions are not touched; a new sidecar gets the folder's default.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("sidecar");
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("sidecar");
     let tmp = dir.join(format!(".{name}.likeness-{}.tmp", std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;

@@ -520,6 +520,17 @@ pub fn add_face(
                 (w.create_person(name, Assigner::User)?, true)
             }
         };
+        if let Some(f) = w
+            .person_face_states(person_id)?
+            .iter()
+            .find(|f| f.photo_id == photo_id && f.assigned_by == Some(Assigner::User))
+        {
+            return Err(Error::Invalid(format!(
+                "person {person_id} is already face {} of this photo, and a person appears once \
+                 in a photo",
+                f.face_id
+            )));
+        }
         let face_id = w.insert_face(photo_id, face, model_id)?;
         let state = self::face(w, face_id)?;
         let faces = pin_into(w, person_id, &[state])?;

@@ -53,34 +53,43 @@ pub fn add_face(
     let [x1, y1, x2, y2] = bbox;
     let (w, h) = (width as f32, height as f32);
     let bbox = [x1.max(0.0), y1.max(0.0), x2.min(w), y2.min(h)];
-    if !(bbox[2] - bbox[0] >= settings::MIN_FACE_PX && bbox[3] - bbox[1] >= settings::MIN_FACE_PX)
-    {
+    if !(bbox[2] - bbox[0] >= settings::MIN_FACE_PX && bbox[3] - bbox[1] >= settings::MIN_FACE_PX) {
         return Err(Error::Invalid(format!(
             "the box {x1} {y1} {x2} {y2} is not a face inside this {width}x{height} photo \
              (x1 < x2, y1 < y2, at least {} pixels each way)",
             settings::MIN_FACE_PX
         )));
     }
-    if let Some(f) = store
-        .faces_of_photo(photo_id)?
-        .into_iter()
-        .find(|f| detect::iou(&f.bbox, &bbox) >= settings::DRAWN_SAME_FACE_IOU)
-    {
-        return Err(Error::Invalid(format!(
-            "face {} is already there; name or move it instead",
-            f.id
-        )));
+    let existing = store.faces_of_photo(photo_id)?;
+    let already = |b: &[f32; 4]| {
+        existing
+            .iter()
+            .find(|f| detect::iou(&f.bbox, b) >= settings::DRAWN_SAME_FACE_IOU)
+            .map(|f| {
+                Error::Invalid(format!(
+                    "face {} is already there; name or move it instead",
+                    f.id
+                ))
+            })
+    };
+    if let Some(e) = already(&bbox) {
+        return Err(e);
     }
     let bytes = std::fs::read(&canonical).map_err(|e| Error::io(photo, e))?;
-    let d = decode::decode_guarded(&canonical, &bytes, settings::WORK_MAX_SIDE).map_err(
-        |message| Error::Photo {
-            path: photo.to_path_buf(),
-            message,
-        },
-    )?;
+    let d =
+        decode::decode_guarded(&canonical, &bytes, settings::WORK_MAX_SIDE).map_err(|message| {
+            Error::Photo {
+                path: photo.to_path_buf(),
+                message,
+            }
+        })?;
     let mut engine = models.engine()?;
     let work_box = bbox.map(|v| v * d.scale);
     let found = engine.detector.find_in_box(&d.image, &work_box)?;
+    // A looser box around a face Likeness has is still that face.
+    if let Some(e) = found.and_then(|f| already(&f.scaled(1.0 / d.scale).bbox)) {
+        return Err(e);
+    }
     let det = found.unwrap_or_else(|| detect::Detection::from_box(work_box));
     let timers = super::index::Timers::default();
     let mut face = super::index::embed_faces(&mut engine, &d, &[det], FaceSource::Drawn, &timers)?

@@ -149,8 +149,12 @@ fn write_one(
         .collect();
     let mut kept = 0;
     if let Some(old) = existing.as_deref() {
-        let parsed = xmp::parse(old)
-            .map_err(|e| format!("{} is not readable XMP ({e}); it was left as it is", target.display()))?;
+        let parsed = xmp::parse(old).map_err(|e| {
+            format!(
+                "{} is not readable XMP ({e}); it was left as it is",
+                target.display()
+            )
+        })?;
         for r in parsed.map(|p| p.faces).unwrap_or_default() {
             let ours = regions
                 .iter()
@@ -176,7 +180,7 @@ fn write_one(
 
 /// The orientation the scan applied to a photo (decoded again: it depends on the container).
 fn orientation_of(photo: &Path) -> std::result::Result<u8, String> {
-    let bytes =
-        std::fs::read(photo).map_err(|e| format!("cannot read the photo {}: {e}", photo.display()))?;
+    let bytes = std::fs::read(photo)
+        .map_err(|e| format!("cannot read the photo {}: {e}", photo.display()))?;
     crate::library::decode::decode_guarded(photo, &bytes, 64).map(|d| d.orientation)
 }

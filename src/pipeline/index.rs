@@ -18,8 +18,8 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::library::decode::{self, Decoded};
 use crate::library::sidecar;
-use crate::people::regions::NamedRegion;
 use crate::library::walk::{self, FileEntry};
+use crate::people::regions::NamedRegion;
 use crate::progress::{CancelToken, Progress, Stage};
 use crate::settings;
 use crate::store::{FaceSource, NewFace, PhotoFacts, PhotoStatus, Store, Writer};
@@ -967,14 +967,16 @@ fn import_regions(
     let done = crate::people::regions::import(w, photo_id, &r.from, &named)?;
     tally.imported += done.applied;
     tally.faces_added += r.made as u64;
-    tally
-        .conflicts
-        .extend(done.conflicts.into_iter().map(|c| crate::store::RegionConflict {
-            photo: path.to_string(),
-            face_id: c.face_id,
-            name: c.name,
-            reason: c.reason,
-        }));
+    tally.conflicts.extend(
+        done.conflicts
+            .into_iter()
+            .map(|c| crate::store::RegionConflict {
+                photo: path.to_string(),
+                face_id: c.face_id,
+                name: c.name,
+                reason: c.reason,
+            }),
+    );
     if let Some(e) = &r.error {
         region_error(w, photo_id, path, e, tally)?;
     }

@@ -234,6 +234,8 @@ mod tests {
                     error: None,
                     detector: None,
                     linked_to: None,
+                    orientation: None,
+                    xmp_sig: None,
                 })
             })
             .unwrap();

@@ -20,8 +20,8 @@ pub use faces::{EmbeddingRow, FaceRow, FaceSource, NewFace};
 pub use folders::FolderRow;
 pub use people::{Assigner, ClusterFace, DecisionRow, FaceState, PersonFace, PersonRow};
 pub use photos::{PhotoFacts, PhotoGeometry, PhotoRow, PhotoStatus, Stats};
-pub use regions::{NamedFace, RegionConflict};
 pub use privacy::{prepare_dir, protect_files, ForgetPreview};
+pub use regions::{NamedFace, RegionConflict};
 
 use crate::error::{Error, Result};
 

@@ -265,8 +265,10 @@ impl Writer<'_> {
 
     /// Record which sidecar a photo's regions were read from (see [`PhotoRow::xmp_sig`]).
     pub fn set_xmp_sig(&self, id: i64, sig: &str) -> Result<()> {
-        self.tx
-            .execute("UPDATE photos SET xmp_sig = ?2 WHERE id = ?1", params![id, sig])?;
+        self.tx.execute(
+            "UPDATE photos SET xmp_sig = ?2 WHERE id = ?1",
+            params![id, sig],
+        )?;
         Ok(())
     }
 

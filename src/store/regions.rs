@@ -100,8 +100,10 @@ impl Writer<'_> {
 
     /// Forget the conflicts of a photo whose regions are read again.
     pub fn clear_region_conflicts(&self, photo_id: i64) -> Result<()> {
-        self.tx
-            .execute("DELETE FROM region_conflicts WHERE photo_id = ?1", [photo_id])?;
+        self.tx.execute(
+            "DELETE FROM region_conflicts WHERE photo_id = ?1",
+            [photo_id],
+        )?;
         Ok(())
     }
 
@@ -140,7 +142,10 @@ impl Writer<'_> {
         Ok(self
             .tx
             .query_row(
-                &format!("SELECT {} FROM faces WHERE id = ?1", super::faces::FACE_COLS),
+                &format!(
+                    "SELECT {} FROM faces WHERE id = ?1",
+                    super::faces::FACE_COLS
+                ),
                 [face_id],
                 super::faces::face_row,
             )
