@@ -711,3 +711,104 @@ fn forgetting_says_what_goes_and_asks_before_it_removes_anything() {
     assert_eq!(store.stats().unwrap().faces, 0);
     assert!(people::list(&store).unwrap().is_empty());
 }
+
+#[test]
+fn drawing_a_missed_face_names_it_and_undo_takes_it_back() {
+    use likeness::store::{FaceSource, Store};
+    let Some(data) = common::shared_data("drawing_a_missed_face_names_it_and_undo_takes_it_back")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let photos = dir.path().join("photos");
+    std::fs::create_dir_all(&photos).unwrap();
+    let group = photos.join("group.jpg");
+    std::fs::copy(data.join("dev/group/dlib_faces/2008_002470.jpg"), &group).unwrap();
+    let db = dir.path().join("lib.db");
+    common::library_with(
+        &mut Store::open(&db).unwrap(),
+        &photos,
+        likeness::vision::models::DEFAULT_EMBEDDER,
+    );
+    let (photo_id, w, _) = Store::open(&db)
+        .unwrap()
+        .photo_dims(std::fs::canonicalize(&group).unwrap().to_str().unwrap())
+        .unwrap()
+        .unwrap();
+    let drawn = |db: &Path| {
+        Store::open(db)
+            .unwrap()
+            .all_faces()
+            .unwrap()
+            .into_iter()
+            .filter(|f| f.source == FaceSource::Drawn)
+            .collect::<Vec<_>>()
+    };
+    let person_named = |a: &App, name: &str| {
+        a.runtime().and_then(|r| r.library.as_ref()).and_then(|l| {
+            l.people
+                .iter()
+                .find(|p| p.name.as_deref() == Some(name))
+                .cloned()
+        })
+    };
+    let mut h = harness(&db);
+    wait(&mut h, "the first snapshot", 20, idle_library);
+    h.state_mut().command(Command::Show(View::Photos));
+    h.state_mut().command(Command::OpenPhoto(photo_id));
+    wait(&mut h, "the photo", 30, |a| {
+        a.runtime()
+            .is_some_and(|r| r.shown.values().any(|p| p.info.photo_id == Some(photo_id)))
+    });
+    h.get_by_role_and_label(Role::Button, "Draw a missed face")
+        .click();
+    h.run_steps(2);
+    // Drag a box over the top right corner of the photo, where no face was found.
+    let image = h.get_by_label("the open photo").rect();
+    let k = image.width() / w as f32;
+    let at = |x: f32, y: f32| image.min + egui::vec2(x * k, y * k);
+    h.hover_at(at(380.0, 10.0));
+    h.step();
+    h.drag_at(at(380.0, 10.0));
+    h.step();
+    for t in 1..=5 {
+        let f = t as f32 / 5.0;
+        h.hover_at(at(380.0 + 90.0 * f, 10.0 + 110.0 * f));
+        h.step();
+    }
+    h.drop_at(at(470.0, 120.0));
+    h.run_steps(2);
+    h.get_by_label("Whose face is this?");
+    type_into(&mut h, "New person", "Drawn Dora");
+    h.get_by_role_and_label(Role::Button, "Add as a new person")
+        .click();
+    wait(&mut h, "the drawn face named", 60, |a| {
+        person_named(a, "Drawn Dora").is_some_and(|p| p.faces == 1)
+    });
+    let faces = drawn(&db);
+    assert_eq!(faces.len(), 1);
+    let b = faces[0].bbox;
+    for (got, want) in b.iter().zip([380.0, 10.0, 470.0, 120.0]) {
+        assert!((got - want).abs() <= 2.0 / k + 1.0, "{b:?}");
+    }
+    // The open photo now shows the new face's box too; undo takes the face and person back.
+    wait(&mut h, "the photo with its new box", 30, |a| {
+        a.runtime().is_some_and(|r| {
+            r.shown
+                .values()
+                .any(|p| p.info.photo_id == Some(photo_id) && p.info.boxes.contains(&b))
+        })
+    });
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    wait(&mut h, "the drawn face undone", 30, |a| {
+        person_named(a, "Drawn Dora").is_none()
+    });
+    assert!(drawn(&db).is_empty());
+    wait(&mut h, "the photo without it", 30, |a| {
+        a.runtime().is_some_and(|r| {
+            r.shown
+                .values()
+                .any(|p| p.info.photo_id == Some(photo_id) && !p.info.boxes.contains(&b))
+        })
+    });
+}

@@ -78,6 +78,26 @@ pub struct ViewState {
     pub cursor: usize,
     /// Faces skipped in the review view (asked again after a reload only).
     pub skipped: std::collections::HashSet<i64>,
+    /// The library photo open in the photos view.
+    pub open_photo: Option<i64>,
+    /// Drawing a missed face on it.
+    pub draw: DrawState,
+    /// The sidecar name chosen for export (`None`: each photo's existing one, else
+    /// photo.ext.xmp).
+    pub sidecar: Option<crate::library::sidecar::SidecarName>,
+}
+
+/// Drawing a face box on the open photo.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DrawState {
+    /// The drawing tool is on (a drag draws instead of nothing).
+    pub on: bool,
+    /// Where the drag started, in photo pixels.
+    pub start: Option<[f32; 2]>,
+    /// The box drawn, waiting for its person.
+    pub pending: Option<[f32; 4]>,
+    pub search: String,
+    pub new_name: String,
 }
 
 /// Everything that exists only while the app runs.
@@ -495,6 +515,10 @@ impl App {
                     if saved.view == View::Photos && !saved.photos_people.is_empty() {
                         rt.send(Job::PhotosWith(saved.photos_people.clone()));
                     }
+                    // The open photo shows its faces as they are now (an undone drawn face goes).
+                    if let (View::Photos, Some(id)) = (saved.view, rt.views.open_photo) {
+                        rt.send(Job::OpenPhoto(id));
+                    }
                 }
                 Command::LoadSuggestions => rt.send(Job::Suggestions),
                 Command::LoadPairs => rt.send(Job::UncertainPairs),
@@ -566,6 +590,32 @@ impl App {
                             cancel,
                         });
                     }
+                }
+                Command::OpenPhoto(id) => {
+                    rt.views.open_photo = Some(id);
+                    rt.views.draw = DrawState::default();
+                    rt.shown.remove(&PhotoSlot::Photo);
+                    rt.send(Job::OpenPhoto(id));
+                }
+                Command::AddFace {
+                    photo_id,
+                    bbox,
+                    who,
+                } => {
+                    rt.views.draw.pending = None;
+                    rt.views.draw.on = false;
+                    rt.send(Job::AddFace {
+                        photo_id,
+                        bbox,
+                        who,
+                    });
+                }
+                Command::ExportXmp(sidecar) => {
+                    rt.notice("Writing XMP sidecars…");
+                    rt.send(Job::ExportXmp(crate::pipeline::export::ExportOptions {
+                        person: None,
+                        sidecar,
+                    }));
                 }
                 Command::Forget(what) => {
                     rt.views.confirm_forget = None;

@@ -49,6 +49,17 @@ pub enum Command {
     },
     /// Forget face data for good, after the view showed what goes and the user confirmed.
     Forget(crate::people::Forget),
+    /// Open a library photo in the photos view, with all its faces.
+    OpenPhoto(i64),
+    /// Add a face drawn on a library photo (oriented pixels) for a person.
+    AddFace {
+        photo_id: i64,
+        bbox: [f32; 4],
+        who: crate::people::Who,
+    },
+    /// Write the named faces into XMP sidecars (`None`: each photo's existing sidecar, else
+    /// photo.ext.xmp).
+    ExportXmp(Option<crate::library::sidecar::SidecarName>),
     /// The "better model available" notice for this embedder was answered.
     ModelNoticeSeen(String),
     DismissMessages,

@@ -131,6 +131,8 @@ pub struct Library {
     pub unassigned: u64,
     /// Undoable decisions.
     pub can_undo: bool,
+    /// Names in other programs' face regions that were not applied, and why.
+    pub region_conflicts: Vec<crate::store::RegionConflict>,
     /// The library's embedder.
     pub model: &'static crate::vision::EmbedderSpec,
     /// A better embedder this installation can upgrade to (the catalogue default, when the

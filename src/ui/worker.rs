@@ -31,6 +31,8 @@ pub enum PhotoSlot {
     /// Left / right of the uncertain pair.
     PairA,
     PairB,
+    /// The photo opened in the photos view (where a missed face can be drawn).
+    Photo,
 }
 
 /// Work for the worker.
@@ -77,6 +79,16 @@ pub enum Job {
         from: Option<PathBuf>,
     },
     Forget(crate::people::Forget),
+    /// Show a library photo with all its faces in `PhotoSlot::Photo`.
+    OpenPhoto(i64),
+    /// A face drawn on a library photo (oriented pixels), for a person.
+    AddFace {
+        photo_id: i64,
+        bbox: [f32; 4],
+        who: crate::people::Who,
+    },
+    /// Write the named faces into XMP sidecars (on a thread of its own).
+    ExportXmp(crate::pipeline::export::ExportOptions),
 }
 
 /// A decoded photo ready to become a texture, with the boxes to draw on it.
@@ -87,6 +99,8 @@ pub struct ShownPhoto {
     pub boxes: Vec<[f32; 4]>,
     pub path: String,
     pub taken_at: Option<String>,
+    /// The library photo shown, when it is one.
+    pub photo_id: Option<i64>,
 }
 
 /// The outcome of comparing two photos the user picked.
@@ -212,6 +226,7 @@ impl Worker {
                 | Job::People(_)
                 | Job::Recluster { .. }
                 | Job::Forget(_)
+                | Job::AddFace { .. }
         );
         if let Err(e) = self.job(job) {
             self.emit(Event::Error(e));
@@ -332,6 +347,34 @@ impl Worker {
                 )));
                 tracing::info!("installed {}", r.path.display());
             }
+            Job::OpenPhoto(photo_id) => self.open_photo(photo_id)?,
+            Job::AddFace {
+                photo_id,
+                bbox,
+                who,
+            } => {
+                let path = self.photo_path(photo_id)?;
+                let models = self.models()?;
+                let added =
+                    pipeline::drawn::add_face(self.store()?, &models, Path::new(&path), bbox, &who)
+                        .map_err(|e| e.to_string())?;
+                let name = self
+                    .store()?
+                    .person(added.person_id)
+                    .map_err(|e| e.to_string())?
+                    .and_then(|p| p.name)
+                    .unwrap_or_else(|| format!("a new person ({})", added.person_id));
+                self.emit(Event::Notice(format!(
+                    "Face added to {name}{}; Undo takes it back.",
+                    if added.landmarks_found {
+                        ""
+                    } else {
+                        " (aligned from the box: no face was detected inside it)"
+                    }
+                )));
+                self.open_photo(photo_id)?;
+            }
+            Job::ExportXmp(opts) => self.export_xmp(opts)?,
             Job::Recluster {
                 threshold,
                 min_face_px,
@@ -346,6 +389,68 @@ impl Worker {
                 self.emit(Event::Notice(s));
             }
         }
+        Ok(())
+    }
+
+    fn photo_path(&mut self, photo_id: i64) -> Result<String, String> {
+        self.store()?
+            .photo_path(photo_id)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("photo {photo_id} is no longer in the library"))
+    }
+
+    /// Show a library photo with every face it has.
+    fn open_photo(&mut self, photo_id: i64) -> Result<(), String> {
+        let path = self.photo_path(photo_id)?;
+        let boxes = self
+            .store()?
+            .faces_of_photo(photo_id)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|f| f.bbox)
+            .collect();
+        let mut shown = load_photo(Path::new(&path), boxes)?;
+        shown.photo_id = Some(photo_id);
+        self.emit(Event::Photo(PhotoSlot::Photo, Box::new(shown)));
+        Ok(())
+    }
+
+    /// Export on a thread of its own (it writes a file per photo); reported as a notice.
+    fn export_xmp(&mut self, opts: crate::pipeline::export::ExportOptions) -> Result<(), String> {
+        let (db, events, ctx) = (self.db.clone(), self.events.clone(), self.ctx.clone());
+        std::thread::Builder::new()
+            .name("likeness-export".into())
+            .spawn(move || {
+                let result = Store::open(&db).and_then(|mut store| {
+                    crate::pipeline::export::export_xmp(
+                        &mut store,
+                        &opts,
+                        &CancelToken::new(),
+                        &Progress::default(),
+                    )
+                });
+                let e = match result {
+                    Ok(o) if o.failed.is_empty() => Event::Notice(format!(
+                        "{} named faces written into the XMP sidecars of {} photos (the photos \
+                         themselves are untouched).",
+                        o.faces_written, o.photos_written
+                    )),
+                    Ok(o) => Event::Error(format!(
+                        "{} photos got their sidecar; {} could not: {}",
+                        o.photos_written,
+                        o.failed.len(),
+                        o.failed
+                            .iter()
+                            .take(3)
+                            .map(|f| format!("{} ({})", f.photo, f.reason))
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    )),
+                    Err(e) => Event::Error(format!("export failed: {e}")),
+                };
+                send(&events, &ctx, e);
+            })
+            .map_err(|e| format!("cannot start the export thread: {e}"))?;
         Ok(())
     }
 
@@ -521,6 +626,7 @@ fn load_library(store: &Store) -> Result<Library, String> {
         people: people.people,
         unassigned: people.unassigned,
         can_undo: people.can_undo,
+        region_conflicts: store.region_conflicts().map_err(e)?,
     })
 }
 
@@ -539,6 +645,7 @@ pub fn load_photo(path: &Path, boxes: Vec<[f32; 4]>) -> Result<ShownPhoto, Strin
         boxes,
         path: path.to_string_lossy().into_owned(),
         taken_at: d.taken_at,
+        photo_id: None,
     })
 }
 

@@ -5,6 +5,7 @@ pub mod chrome;
 pub mod library;
 pub mod people;
 pub mod person;
+pub mod photo;
 pub mod photos;
 pub mod review;
 pub mod settings;
@@ -41,11 +42,23 @@ pub fn face_tile(ui: &mut Ui, thumbs: &mut ThumbCache, face: i64, side: f32) -> 
 
 /// Draw a photo scaled to fit `max`, with its face boxes; returns the response of the image.
 pub fn photo_with_boxes(ui: &mut Ui, photo: &mut PhotoOnScreen, name: &str, max: Vec2) -> Response {
+    placed_photo(ui, photo, name, max, Sense::click()).0
+}
+
+/// [`photo_with_boxes`] with the image's sense given; also returns screen points per photo
+/// pixel (boxes and drawing are in the photo's oriented pixels).
+pub fn placed_photo(
+    ui: &mut Ui,
+    photo: &mut PhotoOnScreen,
+    name: &str,
+    max: Vec2,
+    sense: Sense,
+) -> (Response, f32) {
     let tex = photo.texture(ui.ctx(), name);
     let size = tex.size_vec2();
     let fit = (max.x / size.x).min(max.y / size.y).min(2.0);
     let shown = size * fit;
-    let (rect, resp) = ui.allocate_exact_size(shown, Sense::click());
+    let (rect, resp) = ui.allocate_exact_size(shown, sense);
     egui::Image::new(&tex).paint_at(ui, rect);
     // Boxes are in original photo pixels: original → decoded (scale) → shown (fit).
     let k = photo.info.scale * fit;
@@ -61,7 +74,7 @@ pub fn photo_with_boxes(ui: &mut Ui, photo: &mut PhotoOnScreen, name: &str, max:
             StrokeKind::Outside,
         );
     }
-    resp
+    (resp, k)
 }
 
 /// A centred message for empty views.

@@ -1,6 +1,6 @@
 //! Photos with chosen people ("photos with Anna and Ben"): pick people, then a virtualized grid
-//! of the photos where all of them appear (shown by their faces); click to open the photo in the
-//! system viewer.
+//! of the photos where all of them appear (shown by their faces); click a face to open the photo
+//! here (`photo`: all its faces, drawing a missed one), its name to open it in the system viewer.
 
 use egui::{RichText, Ui};
 
@@ -13,6 +13,11 @@ const THUMB: f32 = 72.0;
 
 /// Draw the photos view.
 pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
+    if let Some(id) = rt.views.open_photo {
+        if super::photo::show(ui, rt, id) {
+            return;
+        }
+    }
     ui.heading("Photos with…");
     let Some(lib) = &rt.library else {
         ui.spinner();
@@ -115,7 +120,7 @@ pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
                                             .on_hover_text(&p.path)
                                             .clicked()
                                         {
-                                            rt.commands.push(Command::OpenFile(p.path.clone()));
+                                            rt.commands.push(Command::OpenPhoto(p.photo_id));
                                         }
                                     }
                                 });

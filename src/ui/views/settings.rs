@@ -106,10 +106,66 @@ pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
         ));
     });
     ui.add_space(10.0);
+    other_programs(ui, rt);
+    ui.add_space(10.0);
     privacy(ui, rt);
     ui.add_space(10.0);
     ui.label(RichText::new("Keyboard").strong());
     ui.label("Ctrl+1…6 views · Ctrl+Z undo · arrows + Enter in the people grid · Esc back · Y/N/space review · S/D/space verify · Ctrl+A select all faces");
+}
+
+/// Faces that travel: names from other programs' XMP face regions (read by every scan) and
+/// exporting Likeness's names as XMP sidecars beside the photos.
+fn other_programs(ui: &mut Ui, rt: &mut Runtime) {
+    use crate::library::sidecar::SidecarName;
+    ui.label(RichText::new("Names for other programs (XMP)").strong());
+    ui.label(
+        "Scans read the face names that digiKam, Lightroom, Apple Photos or exiftool wrote into \
+         your photos or their .xmp sidecars; a name you gave here always wins. Export writes \
+         the named faces into a sidecar beside each photo (never into the photo), keeping \
+         everything else the sidecar holds.",
+    );
+    ui.horizontal(|ui| {
+        ui.label("Sidecar name:");
+        let s = &mut rt.views.sidecar;
+        ui.radio_value(s, None, "the one the photo has, else photo.jpg.xmp")
+            .on_hover_text("digiKam, darktable and Immich read photo.jpg.xmp");
+        ui.radio_value(s, Some(SidecarName::PhotoExt), "photo.jpg.xmp");
+        ui.radio_value(s, Some(SidecarName::Photo), "photo.xmp")
+            .on_hover_text("Lightroom's name (shared by a RAW and its JPEG)");
+    });
+    if ui.button("Export names to XMP sidecars").clicked() {
+        rt.commands.push(Command::ExportXmp(rt.views.sidecar));
+    }
+    let conflicts = rt
+        .library
+        .as_ref()
+        .map(|l| l.region_conflicts.clone())
+        .unwrap_or_default();
+    if !conflicts.is_empty() {
+        ui.label(format!(
+            "{} names from other programs were not applied:",
+            conflicts.len()
+        ));
+        egui::ScrollArea::vertical()
+            .id_salt("region-conflicts")
+            .max_height(120.0)
+            .show(ui, |ui| {
+                for c in conflicts.iter().take(200) {
+                    let file = std::path::Path::new(&c.photo)
+                        .file_name()
+                        .map(|f| f.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    let name = if c.name.is_empty() {
+                        String::new()
+                    } else {
+                        format!("\"{}\" ", c.name)
+                    };
+                    ui.label(format!("{file}: {name}— {}", c.reason))
+                        .on_hover_text(&c.photo);
+                }
+            });
+    }
 }
 
 /// What the library keeps about faces, and forgetting all of it.
