@@ -252,6 +252,20 @@ pub fn scan(
             o.photos_indexed as f64 / o.seconds.max(1e-9),
             if o.cancelled { " — cancelled; run again to resume" } else { "" }
         );
+        if o.regions_imported > 0 || o.region_faces_added > 0 {
+            s += &format!(
+                "\n{} names taken from other programs' face regions (XMP); {} faces made from regions",
+                o.regions_imported, o.region_faces_added
+            );
+        }
+        for c in &o.region_conflicts {
+            let name = if c.name.is_empty() {
+                String::new()
+            } else {
+                format!("\"{}\" ", c.name)
+            };
+            s += &format!("\n  region {name}not applied in {}: {}", c.photo, c.reason);
+        }
         if list_failed {
             // Grouped by kind of reason, as the app lists them.
             let kinds = likeness::pipeline::by_reason(all_failed.iter().map(|f| f.1.as_str()));

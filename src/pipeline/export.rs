@@ -2,7 +2,8 @@
 //! an XMP sidecar beside the photo, never in the photo. An existing sidecar is merged: its other
 //! properties stay byte for byte (`library::xmp::write_sidecar`), and its face regions that no
 //! named face of Likeness covers are kept (names another program gave that Likeness could not
-//! place survive). Each sidecar is written whole or not at all (`sidecar::write_atomic`); a
+//! place survive); a new sidecar carries over the photo's embedded regions the same way, since
+//! readers prefer the sidecar. Each sidecar is written whole or not at all (`sidecar::write_atomic`); a
 //! photo whose sidecar cannot be written is listed with the reason and the rest go on.
 //!
 //! Regions are written relative to the stored pixels, with `AppliedToDimensions` the stored
@@ -148,21 +149,33 @@ fn write_one(
         })
         .collect();
     let mut kept = 0;
-    if let Some(old) = existing.as_deref() {
-        let parsed = xmp::parse(old).map_err(|e| {
+    // The regions readers will stop seeing once this sidecar exists (a sidecar wins over the
+    // photo's own XMP): the old sidecar's, else those embedded in the photo.
+    let foreign = match existing.as_deref() {
+        Some(old) => xmp::parse(old).map_err(|e| {
             format!(
                 "{} is not readable XMP ({e}); it was left as it is",
                 target.display()
             )
-        })?;
-        for r in parsed.map(|p| p.faces).unwrap_or_default() {
-            let ours = regions
-                .iter()
-                .any(|o| xmp::iou(o.rect, r.rect) >= settings::BOX_MATCH_IOU as f64);
-            if !ours {
-                regions.push(r);
-                kept += 1;
-            }
+        })?,
+        None => std::fs::read(photo)
+            .ok()
+            .and_then(|b| sidecar::embedded(&b))
+            .and_then(|x| xmp::parse(&x).ok().flatten()),
+    };
+    let ours = regions.len();
+    for r in foreign.map(|p| p.faces).unwrap_or_default() {
+        // Ours when it names someone this photo's faces already name, or covers one of them,
+        // read by the specification (stored pixels) or as some writers mean it (as shown).
+        let as_shown = xmp::display_to_stored(r.rect, orientation);
+        let covered = regions[..ours].iter().any(|o| {
+            (r.name.is_some() && o.name == r.name)
+                || xmp::iou(o.rect, r.rect) >= settings::BOX_MATCH_IOU as f64
+                || xmp::iou(o.rect, as_shown) >= settings::BOX_MATCH_IOU as f64
+        });
+        if !covered {
+            regions.push(r);
+            kept += 1;
         }
     }
     let stored = if orientation >= 5 {

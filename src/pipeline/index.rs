@@ -730,32 +730,39 @@ fn with_regions(
     let boxes: Vec<[f32; 4]> = placed.boxes.iter().map(|b| b.0).collect();
     let matched = super::regions::match_faces(&boxes, &detected);
     let mut links = Vec::with_capacity(boxes.len());
-    let mut made: Vec<(usize, [f32; 4])> = Vec::new();
-    for (i, ((bbox, name), m)) in placed.boxes.into_iter().zip(matched).enumerate() {
+    let mut dets: Vec<Detection> = Vec::new();
+    let mut made_boxes: Vec<[f32; 4]> = Vec::new();
+    for ((bbox, name), m) in placed.boxes.into_iter().zip(matched) {
         let small = (bbox[2] - bbox[0]).min(bbox[3] - bbox[1]) < settings::MIN_FACE_PX;
         let link = match m {
             Some(j) => Some(j),
             None if small => None,
             None => {
-                made.push((i, bbox));
-                Some(faces.len() + made.len() - 1)
+                let work_box = bbox.map(|v| v * d.scale);
+                let found = timed(&timers.detect, || {
+                    engine.detector.find_in_box(&d.image, &work_box)
+                })?;
+                // A name is the other program's word that a face is there: aligned from the box
+                // if need be. A region without one is only a hint: a face if the detector agrees.
+                match (found, name.is_some()) {
+                    (Some(det), _) => Some(det),
+                    (None, true) => Some(Detection::from_box(work_box)),
+                    (None, false) => None,
+                }
+                .map(|det| {
+                    dets.push(det);
+                    made_boxes.push(bbox);
+                    faces.len() + dets.len() - 1
+                })
             }
         };
         links.push((link, name));
     }
-    let made_count = made.len();
-    if !made.is_empty() {
-        let mut dets = Vec::with_capacity(made.len());
-        for (_, bbox) in &made {
-            let work_box = bbox.map(|v| v * d.scale);
-            let det = timed(&timers.detect, || {
-                super::regions::face_in_box(&mut engine.detector, &d.image, work_box)
-            })?;
-            dets.push(det);
-        }
+    let made_count = dets.len();
+    if !dets.is_empty() {
         let mut new = embed_faces(engine, d, &dets, FaceSource::Imported, timers)?;
         // The face is where the other program said it is; the detector only gave landmarks.
-        for (f, (_, bbox)) in new.iter_mut().zip(&made) {
+        for (f, bbox) in new.iter_mut().zip(&made_boxes) {
             f.bbox = *bbox;
         }
         faces.extend(new);

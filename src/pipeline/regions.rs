@@ -1,6 +1,7 @@
 //! Face regions of one photo meet its detected faces: each region is placed on the photo as
 //! shown (EXIF orientation), matched to the detected face it covers, or else made a face of
-//! its own from its box (the detector run inside it for landmarks, else the box alone).
+//! its own from its box (the detector run inside it for landmarks, else the box alone; a region
+//! without a name only when the detector finds a face inside it).
 //!
 //! Frames: the MWG specification puts regions on the *stored* pixels (orientation still to be
 //! applied), and digiKam, Lightroom and Immich follow it; some writers put them on the photo as
@@ -10,7 +11,7 @@
 
 use crate::library::xmp::{self, NormRect, Regions};
 use crate::settings;
-use crate::vision::detect::{self, Detection};
+use crate::vision::detect;
 
 /// Regions placed on the photo as shown: `[x1, y1, x2, y2]` in oriented pixels, with names.
 #[derive(Debug, Clone, PartialEq)]
@@ -120,18 +121,6 @@ pub fn match_faces(regions: &[[f32; 4]], detected: &[[f32; 4]]) -> Vec<Option<us
         }
     }
     out
-}
-
-/// The face inside `bbox` (working-image pixels): what the detector finds there, else the box
-/// alone ([`Detection::from_box`]).
-pub fn face_in_box(
-    detector: &mut detect::Detector,
-    img: &image::RgbImage,
-    bbox: [f32; 4],
-) -> crate::error::Result<Detection> {
-    Ok(detector
-        .find_in_box(img, &bbox)?
-        .unwrap_or_else(|| Detection::from_box(bbox)))
 }
 
 #[cfg(test)]

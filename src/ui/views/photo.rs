@@ -55,7 +55,8 @@ pub fn show(ui: &mut Ui, rt: &mut Runtime, photo_id: i64) -> bool {
             ui.label("Drag a box around the face.");
         }
     });
-    let side = if rt.views.draw.pending.is_some() {
+    // Room for "whose face?" is kept while drawing, so the photo does not jump when it opens.
+    let side = if rt.views.draw.on || rt.views.draw.pending.is_some() {
         260.0
     } else {
         0.0

@@ -7,8 +7,15 @@ use super::super::app::Runtime;
 use super::super::commands::Command;
 use super::super::state::Saved;
 
-/// Draw the settings view.
+/// Draw the settings view (scrolls: it is longer than a small window).
 pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
+    egui::ScrollArea::vertical()
+        .id_salt("settings")
+        .auto_shrink([false, false])
+        .show(ui, |ui| sections(ui, saved, rt));
+}
+
+fn sections(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
     ui.heading("Settings");
     ui.separator();
     ui.label(RichText::new("Library database").strong());
@@ -144,7 +151,7 @@ fn other_programs(ui: &mut Ui, rt: &mut Runtime) {
         .unwrap_or_default();
     if !conflicts.is_empty() {
         ui.label(format!(
-            "{} names from other programs were not applied:",
+            "Names from other programs not applied ({}):",
             conflicts.len()
         ));
         egui::ScrollArea::vertical()
