@@ -26,6 +26,9 @@ fn v1_database_upgrades_without_losing_anything() {
         .unwrap();
     let faces = store.faces_of_photo(missing.id).unwrap();
     assert_eq!(faces.len(), 1);
+    // Faces from before faces could be drawn or imported were all found by the detector.
+    assert_eq!(faces[0].source, likeness::store::FaceSource::Detected);
+    assert!(store.region_conflicts().unwrap().is_empty());
     assert_eq!(
         store.face_thumb(faces[0].id).unwrap().unwrap(),
         vec![0xFF, 0xD8, 0xFF, 0xD9]
