@@ -365,6 +365,12 @@ fn exiftool_regions_become_people_in_every_orientation_and_export_reads_back() {
             ("Robert".to_string(), 8)
         ]
     );
+    drop(store);
+    // Forgotten names do not come back from sidecars nobody changed.
+    likeness(&db2, &["forget", "--all", "--yes"]);
+    let v = likeness(&db2, &["scan", pics.to_str().unwrap()]);
+    assert_eq!(v["regions_imported"], 0, "{v}");
+    assert_eq!(likeness(&db2, &["stats"])["faces"], 0);
 }
 
 #[test]

@@ -1,6 +1,9 @@
 //! Forgetting face data for good (`likeness forget`, the app's Forget buttons): faces, their
 //! vectors and thumbnails, the people they made and the undo history, with nothing left in the
-//! file (see `store::privacy`). Photos and folders stay. Not a decision: it cannot be undone.
+//! file (see `store::privacy`). Photos and folders stay, and names in their XMP face regions are
+//! not read again until another program changes them. Not a decision: it cannot be undone.
+
+use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::store::{ForgetPreview, Store};
@@ -55,8 +58,17 @@ pub fn forget(store: &mut Store, what: Forget) -> Result<u64> {
             return Err(Error::Invalid(format!("no person {id}")));
         }
     }
-    store.forget(|w| match what {
+    let photos = store.forget_photos(what.person())?;
+    let n = store.forget(|w| match what {
         Forget::Person(id) => w.forget_person(id),
         Forget::All => w.forget_all(),
-    })
+    })?;
+    // Their face regions (XMP) count as read: a scan must not bring the names back from
+    // sidecars nobody changed. A sidecar edited later is read again, like any new fact.
+    store.write(|w| {
+        photos.iter().try_for_each(|(id, path)| {
+            w.set_xmp_sig(*id, &crate::library::sidecar::signature(Path::new(path)))
+        })
+    })?;
+    Ok(n)
 }

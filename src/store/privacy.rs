@@ -83,6 +83,13 @@ impl Writer<'_> {
         };
         let mut faces = 0;
         for id in &ids {
+            // Region names that were not applied name this person too.
+            self.tx.execute(
+                "DELETE FROM region_conflicts WHERE face_id IN
+                   (SELECT id FROM faces WHERE person_id = ?1)
+                 OR name = (SELECT name FROM people WHERE id = ?1)",
+                [id],
+            )?;
             faces += self
                 .tx
                 .execute("DELETE FROM faces WHERE person_id = ?1", [id])?
@@ -105,7 +112,8 @@ impl Writer<'_> {
         let faces = self.tx.execute("DELETE FROM faces", [])? as u64;
         self.tx.execute_batch(
             "DELETE FROM face_rejections; DELETE FROM face_pairs;
-             UPDATE people SET merged_into = NULL; DELETE FROM people; DELETE FROM model_maps;",
+             UPDATE people SET merged_into = NULL; DELETE FROM people; DELETE FROM model_maps;
+             DELETE FROM region_conflicts;",
         )?;
         self.forget_history()?;
         Ok(faces)
@@ -124,6 +132,22 @@ impl Writer<'_> {
 }
 
 impl Store {
+    /// The photos (id, path) whose faces `forget_person(person)` (`None`: `forget_all`) removes.
+    pub fn forget_photos(&self, person: Option<i64>) -> Result<Vec<(i64, String)>> {
+        let sql = match person {
+            Some(_) => format!(
+                "{MERGED} SELECT DISTINCT ph.id, ph.path FROM photos ph JOIN faces f
+                   ON f.photo_id = ph.id WHERE f.person_id IN (SELECT id FROM merged)"
+            ),
+            None => "SELECT id, path FROM photos WHERE ?1 IS NULL".to_string(),
+        };
+        let mut st = self.conn().prepare(&sql)?;
+        let rows = st
+            .query_map([person], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
     /// Run `f` (a forget) with `secure_delete` on, then leave no trace of the deleted bytes:
     /// checkpoint and truncate the WAL, rebuild the file, checkpoint again.
     pub fn forget<T>(&mut self, f: impl FnOnce(&Writer<'_>) -> Result<T>) -> Result<T> {
