@@ -239,7 +239,11 @@ fn exiftool_regions_become_people_in_every_orientation_and_export_reads_back() {
     assert_eq!(v["regions_imported"], 17, "{v}");
     assert_eq!(v["region_faces_added"], 1, "{v}");
     assert_eq!(v["region_conflicts"], serde_json::json!([]), "{v}");
-    assert_eq!(faces_of(&db, 1).len(), reference.len(), "an unconfirmed hint is no face");
+    assert_eq!(
+        faces_of(&db, 1).len(),
+        reference.len(),
+        "an unconfirmed hint is no face"
+    );
     {
         let store = Store::open(&db).unwrap();
         let named: HashMap<String, i64> = store
@@ -565,4 +569,101 @@ fn export_then_a_fresh_library_reproduces_every_named_face_of_500_lfw_photos() {
         .filter(|(p, _)| p.extension().is_some_and(|e| e == "jpg"))
         .collect();
     assert_eq!(photos_before, photos_after);
+}
+
+#[test]
+fn a_sidecar_read_again_never_undoes_the_users_decisions() {
+    let test = "a_sidecar_read_again_never_undoes_the_users_decisions";
+    let Some(data) = common::shared_data(test) else {
+        return;
+    };
+    if !exiftool_works(test) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let pics = tmp.path().join("pics");
+    std::fs::create_dir_all(&pics).unwrap();
+    let photo = pics.join("group.jpg");
+    std::fs::copy(data.join("dev/group/dlib_faces/2008_002470.jpg"), &photo).unwrap();
+    let db = tmp.path().join("lib.db");
+    likeness(&db, &["scan", "--no-xmp", pics.to_str().unwrap()]);
+    let before = common::fingerprint_tree(&photo);
+    // The user names one face Dana in Likeness.
+    let (dana_face, erin_face, ids) = {
+        let mut store = Store::open(&db).unwrap();
+        let mut faces = store.all_faces().unwrap();
+        faces.sort_by(|a, b| (b.bbox[2] - b.bbox[0]).total_cmp(&(a.bbox[2] - a.bbox[0])));
+        let (_, dana) = people::split(&mut store, &[faces[0].id]).unwrap();
+        people::name(&mut store, dana, Some("Dana")).unwrap();
+        let mut ids: Vec<i64> = faces.iter().map(|f| f.id).collect();
+        ids.sort();
+        (faces[0].clone(), faces[1].clone(), ids)
+    };
+    // Another program calls that face Frank and another one Erin.
+    let rect = |b: [f32; 4]| stored_rect(b, (500, 332), 1);
+    let sidecar = pics.join("group.jpg.xmp");
+    let info = format!(
+        "-XMP-mwg-rs:RegionInfo={{AppliedToDimensions={{W=500,H=332,Unit=pixel}},RegionList=[{},{}]}}",
+        region("Frank", rect(dana_face.bbox)),
+        region("erin", rect(erin_face.bbox))
+    );
+    exiftool(&["-q", &info, sidecar.to_str().unwrap()]);
+    let v = likeness(&db, &["scan", pics.to_str().unwrap()]);
+    assert_eq!(v["regions_imported"], 1, "{v}");
+    let conflicts = v["region_conflicts"].as_array().unwrap();
+    assert_eq!(conflicts.len(), 1, "{v}");
+    assert_eq!(conflicts[0]["name"], "Frank");
+    assert!(
+        conflicts[0]["reason"].as_str().unwrap().contains("Dana"),
+        "{v}"
+    );
+    let state = |face: i64| {
+        let store = Store::open(&db).unwrap();
+        let s = store.face_state(face).unwrap().unwrap();
+        s.person_id
+            .and_then(|p| store.person(p).unwrap())
+            .and_then(|p| p.name)
+    };
+    assert_eq!(state(dana_face.id).as_deref(), Some("Dana"));
+    assert_eq!(state(erin_face.id).as_deref(), Some("erin"));
+    // Reading regions of an unchanged photo detected nothing again: the same faces.
+    let mut now: Vec<i64> = Store::open(&db)
+        .unwrap()
+        .all_faces()
+        .unwrap()
+        .iter()
+        .map(|f| f.id)
+        .collect();
+    now.sort();
+    assert_eq!(now, ids);
+
+    // The user undoes Erin; another program rewrites the sidecar for another reason.
+    let u = likeness(&db, &["undo"]);
+    assert_eq!(u["ok"], true, "{u}");
+    assert_eq!(state(erin_face.id), None);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    exiftool(&[
+        "-q",
+        "-overwrite_original",
+        "-XMP-xmp:Rating=5",
+        sidecar.to_str().unwrap(),
+    ]);
+    let v = likeness(&db, &["scan", pics.to_str().unwrap()]);
+    assert_eq!(v["regions_imported"], 0, "{v}");
+    assert_eq!(state(erin_face.id), None, "an undone name stays undone");
+    assert_eq!(state(dana_face.id).as_deref(), Some("Dana"));
+    let r = likeness(&db, &["regions"]);
+    assert_eq!(r["region_conflicts"].as_array().unwrap().len(), 1, "{r}");
+
+    // Export says what Likeness knows: Dana, and no Erin or Frank on its faces.
+    let v = likeness(&db, &["export", "xmp"]);
+    assert_eq!(v["faces_written"], 1, "{v}");
+    let out = exiftool(&[
+        "-XMP-mwg-rs:RegionName",
+        "-XMP-xmp:Rating",
+        "-s3",
+        sidecar.to_str().unwrap(),
+    ]);
+    assert_eq!(out.split_whitespace().collect::<Vec<_>>(), ["Dana", "5"]);
+    assert_eq!(common::fingerprint_tree(&photo), before);
 }

@@ -168,7 +168,7 @@ pub fn decide(ctx: &Ctx, act: Act) -> Result<()> {
             format!("person {p} {}", if h { "hidden" } else { "shown" }),
         ),
         Act::Undo => match people::undo(s)? {
-            Some((id, d)) => (id, format!("undid decision {id} ({})", d.kind())),
+            Some((id, d)) => (id, format!("undid decision {id}: {}", d.describe())),
             None => {
                 ctx.emit(json!({"decision": null, "undone": false}), || {
                     "nothing to undo".into()

@@ -112,6 +112,17 @@ impl Decision {
             Decision::Import { .. } => "import",
         }
     }
+
+    /// What it was, in words (the undo message says what went back).
+    pub fn describe(&self) -> String {
+        match self {
+            Decision::AddFace { face, .. } => format!("the face drawn by hand (face {face})"),
+            Decision::Import { from, .. } => {
+                format!("the names another program gave in {from}")
+            }
+            other => other.kind().replace('_', " "),
+        }
+    }
 }
 
 fn record(w: &Writer<'_>, d: &Decision) -> Result<i64> {

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::decisions::{self, Decision, FaceBefore, ACTOR_XMP};
 use crate::error::{Error, Result};
-use crate::store::{Assigner, Writer};
+use crate::store::{region_key, Assigner, Writer};
 
 /// One named region of a photo: the face it became (matched, or made from it), or `None`
 /// when no face could be had there.
@@ -39,24 +39,39 @@ pub struct Conflict {
 
 /// Apply the names of one photo's regions, read from `from` (a sidecar path or "embedded"),
 /// inside the scan's transaction: one `import` decision for the photo (actor "xmp", undone
-/// like any other), conflicts recorded on the photo in place of the previous ones.
+/// like any other). A name this photo's regions already gave once is not applied again (the
+/// user may have undone or changed it since; a sidecar rewritten for another reason must not
+/// bring it back). Names are matched to people in any case; a name two people share, or one
+/// the user decided against, is a conflict, recorded on the photo.
 pub fn import(
     w: &Writer<'_>,
     photo_id: i64,
     from: &str,
     regions: &[NamedRegion],
 ) -> Result<Imported> {
-    w.clear_region_conflicts(photo_id)?;
     let mut out = Imported::default();
+    let seen = w.region_names(photo_id)?;
+    let fresh: Vec<&NamedRegion> = regions
+        .iter()
+        .filter(|r| !r.name.trim().is_empty() && !seen.contains(&region_key(&r.name)))
+        .collect();
+    if fresh.is_empty() {
+        return Ok(out);
+    }
+    let mut people: HashMap<String, Vec<i64>> = HashMap::new();
+    for p in w.people()? {
+        if let Some(n) = &p.name {
+            people.entry(region_key(n)).or_default().push(p.id);
+        }
+    }
     let mut faces: Vec<FaceBefore> = Vec::new();
     let mut created_people: Vec<i64> = Vec::new();
-    let mut made: HashMap<String, i64> = HashMap::new();
     let rejections = w.rejections()?;
-    for r in regions {
+    for r in fresh {
         let name = r.name.trim();
-        if name.is_empty() {
-            continue;
-        }
+        let key = region_key(name);
+        w.clear_region_conflicts(photo_id, name)?;
+        w.add_region_name(photo_id, &key)?;
         let conflict = |reason: String| Conflict {
             face_id: r.face,
             name: name.to_string(),
@@ -71,9 +86,16 @@ pub fn import(
         let f = w
             .face_state(face_id)?
             .ok_or_else(|| Error::Invalid(format!("no face {face_id}")))?;
-        let target = match made.get(name) {
-            Some(p) => Some(*p),
-            None => w.person_named(name)?,
+        let target = match people.get(&key).map(Vec::as_slice) {
+            None | Some([]) => None,
+            Some([one]) => Some(*one),
+            Some(many) => {
+                out.conflicts.push(conflict(format!(
+                    "{} people are called {name} in Likeness; say which one this face is",
+                    many.len()
+                )));
+                continue;
+            }
         };
         if f.assigned_by == Some(Assigner::User) {
             if f.person_id.is_some() && f.person_id == target {
@@ -108,7 +130,7 @@ pub fn import(
             Ok((p, created, changes)) => {
                 if created {
                     created_people.push(p);
-                    made.insert(name.to_string(), p);
+                    people.insert(key, vec![p]);
                 }
                 faces.extend(changes);
                 out.applied += 1;

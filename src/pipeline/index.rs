@@ -155,8 +155,13 @@ struct Work {
     entry: FileEntry,
     existing: Option<i64>,
     /// The photo is unchanged; only its face regions are to be read (new or edited sidecar,
-    /// or never read). Without regions it is left as it is.
+    /// or never read). Its faces are not detected again: regions meet the stored faces, and
+    /// only regions no face covers become new faces. Without regions it is left as it is.
     regions_only: bool,
+    /// The stored faces of a known photo (id, box, source), for regions to meet when regions
+    /// are read: all of them for `regions_only`, the drawn and imported ones otherwise (the
+    /// detected ones are found again).
+    stored: Vec<(i64, [f32; 4], FaceSource)>,
 }
 
 impl Work {
@@ -165,8 +170,16 @@ impl Work {
             entry,
             existing,
             regions_only: false,
+            stored: Vec::new(),
         }
     }
+}
+
+/// A face a region names: one of the photo's faces of this run, or a stored one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum FaceRef {
+    New(usize),
+    Stored(i64),
 }
 
 /// A photo's face regions as read (before they meet its faces).
@@ -199,7 +212,7 @@ impl RegionsIn {
 struct RegionsOut {
     sig: String,
     from: String,
-    links: Vec<(Option<usize>, Option<String>)>,
+    links: Vec<(Option<FaceRef>, Option<String>)>,
     /// How many faces were made from regions (the last ones of the photo's face list).
     made: usize,
     error: Option<String>,
@@ -224,12 +237,22 @@ enum Op {
         faces: Vec<NewFace>,
         regions: Option<RegionsOut>,
     },
-    /// An unchanged photo whose regions were read: there were none (or they were unreadable).
+    /// An unchanged photo whose regions were read: there were none (or they were unreadable,
+    /// or the photo could not be decoded: then `sig` is `None`, to try again next time).
     RegionsRead {
         photo_id: i64,
         path: String,
-        sig: String,
+        sig: Option<String>,
         error: Option<String>,
+    },
+    /// An unchanged photo's regions met its stored faces: `faces` are the new ones made from
+    /// regions no face covered.
+    RegionsAdded {
+        photo_id: i64,
+        path: String,
+        orientation: u8,
+        faces: Vec<NewFace>,
+        regions: RegionsOut,
     },
     Failed {
         work: Work,
@@ -405,6 +428,17 @@ pub fn index(
             }),
         }
     }
+    if opts.read_xmp {
+        for w in work.iter_mut() {
+            if let Some(id) = w.existing {
+                w.stored = store
+                    .faces_of_photo(id)?
+                    .into_iter()
+                    .map(|f| (f.id, f.bbox, f.source))
+                    .collect();
+            }
+        }
+    }
     Progress::add(&progress.done, out.photos_unchanged);
     // Rows under the roots that the walk did not see are gone or moved; rows already missing
     // anywhere may be the source of a move into the roots.
@@ -569,7 +603,7 @@ fn read_and_decode(
             return Err(Box::new(Op::RegionsRead {
                 photo_id,
                 path: path_str(&w.entry.path),
-                sig: r.sig.clone(),
+                sig: Some(r.sig.clone()),
                 error: r.error.clone(),
             }));
         }
@@ -597,6 +631,13 @@ fn read_and_decode(
             decoded,
             regions,
         }),
+        // An unchanged photo stays as it is; its regions are tried again next time.
+        Err(reason) if w.regions_only => Err(Box::new(Op::RegionsRead {
+            photo_id: w.existing.unwrap_or_default(),
+            path: path_str(&w.entry.path),
+            sig: None,
+            error: Some(format!("face regions not read: {reason}")),
+        })),
         Err(reason) => Err(fail(reason, Some(hash))),
     }
 }
@@ -618,8 +659,46 @@ fn infer_loop(
         if cancel.is_cancelled() {
             continue;
         }
+        if work.regions_only {
+            let stored: Vec<(i64, [f32; 4])> =
+                work.stored.iter().map(|(id, b, _)| (*id, *b)).collect();
+            let path = path_str(&work.entry.path);
+            let photo_id = work.existing.unwrap_or_default();
+            let op = match with_regions(engine, &d, Vec::new(), &stored, regions, timers) {
+                Ok((faces, Some(regions))) => Op::RegionsAdded {
+                    photo_id,
+                    path,
+                    orientation: d.orientation,
+                    faces,
+                    regions,
+                },
+                Ok((_, None)) => Op::RegionsRead {
+                    photo_id,
+                    path,
+                    sig: None,
+                    error: None,
+                },
+                Err(e) => Op::RegionsRead {
+                    photo_id,
+                    path,
+                    sig: None,
+                    error: Some(format!("face regions not read: {e}")),
+                },
+            };
+            if tx.send(op).is_err() {
+                return;
+            }
+            continue;
+        }
+        // Drawn and imported faces are not found by the detector: regions meet them as stored.
+        let kept: Vec<(i64, [f32; 4])> = work
+            .stored
+            .iter()
+            .filter(|(_, _, src)| *src != FaceSource::Detected)
+            .map(|(id, b, _)| (*id, *b))
+            .collect();
         let found = faces_of(engine, &d, timers)
-            .and_then(|faces| with_regions(engine, &d, faces, regions, timers));
+            .and_then(|faces| with_regions(engine, &d, faces, &kept, regions, timers));
         let op = match found {
             Ok((faces, regions)) => Op::Indexed {
                 work,
@@ -707,6 +786,7 @@ fn with_regions(
     engine: &mut crate::vision::FaceEngine,
     d: &Decoded,
     mut faces: Vec<NewFace>,
+    stored: &[(i64, [f32; 4])],
     regions: Option<RegionsIn>,
     timers: &Timers,
 ) -> Result<(Vec<NewFace>, Option<RegionsOut>)> {
@@ -725,17 +805,24 @@ fn with_regions(
             }),
         ));
     };
-    let detected: Vec<[f32; 4]> = faces.iter().map(|f| f.bbox).collect();
-    let placed = super::regions::place(&found.regions, d.orientation, d.width, d.height, &detected);
+    // The faces a region may name: this run's, then the stored ones that stay.
+    let known: Vec<[f32; 4]> = faces
+        .iter()
+        .map(|f| f.bbox)
+        .chain(stored.iter().map(|s| s.1))
+        .collect();
+    let n_new = faces.len();
+    let placed = super::regions::place(&found.regions, d.orientation, d.width, d.height, &known);
     let boxes: Vec<[f32; 4]> = placed.boxes.iter().map(|b| b.0).collect();
-    let matched = super::regions::match_faces(&boxes, &detected);
+    let matched = super::regions::match_faces(&boxes, &known);
     let mut links = Vec::with_capacity(boxes.len());
     let mut dets: Vec<Detection> = Vec::new();
     let mut made_boxes: Vec<[f32; 4]> = Vec::new();
     for ((bbox, name), m) in placed.boxes.into_iter().zip(matched) {
         let small = (bbox[2] - bbox[0]).min(bbox[3] - bbox[1]) < settings::MIN_FACE_PX;
         let link = match m {
-            Some(j) => Some(j),
+            Some(j) if j < n_new => Some(FaceRef::New(j)),
+            Some(j) => Some(FaceRef::Stored(stored[j - n_new].0)),
             None if small => None,
             None => {
                 let work_box = bbox.map(|v| v * d.scale);
@@ -752,7 +839,7 @@ fn with_regions(
                 .map(|det| {
                     dets.push(det);
                     made_boxes.push(bbox);
-                    faces.len() + dets.len() - 1
+                    FaceRef::New(n_new + dets.len() - 1)
                 })
             }
         };
@@ -835,6 +922,11 @@ fn write_loop(
                     Op::RegionsRead { .. } => {
                         out.photos_unchanged += 1;
                     }
+                    Op::RegionsAdded { faces, .. } => {
+                        out.photos_unchanged += 1;
+                        out.faces_found += faces.len() as u64;
+                        Progress::add(&progress.faces, faces.len() as u64);
+                    }
                     Op::Moved { photo_id, .. } => {
                         out.photos_moved += 1;
                         moved_ids.insert(*photo_id);
@@ -884,6 +976,7 @@ fn apply(w: &Writer<'_>, model_id: &str, ops: &[Op], tally: &mut RegionTally) ->
                     detector: Some(models::DETECTOR.id),
                     linked_to: None,
                     orientation: Some(*orientation),
+                    // `None` (not read: `--no-xmp`) makes the next scan that reads them do so.
                     xmp_sig: regions.as_ref().map(|r| r.sig.as_str()),
                 })?;
                 let ids = replace_faces(w, model_id, id, faces)?;
@@ -897,11 +990,28 @@ fn apply(w: &Writer<'_>, model_id: &str, ops: &[Op], tally: &mut RegionTally) ->
                 sig,
                 error,
             } => {
-                w.set_xmp_sig(*photo_id, sig)?;
-                w.clear_region_conflicts(*photo_id)?;
+                if let Some(sig) = sig {
+                    w.set_xmp_sig(*photo_id, sig)?;
+                }
+                w.clear_region_conflicts(*photo_id, "")?;
                 if let Some(e) = error {
                     region_error(w, *photo_id, path, e, tally)?;
                 }
+            }
+            Op::RegionsAdded {
+                photo_id,
+                path,
+                orientation,
+                faces,
+                regions,
+            } => {
+                w.set_xmp_sig(*photo_id, &regions.sig)?;
+                w.set_orientation(*photo_id, *orientation)?;
+                let ids = faces
+                    .iter()
+                    .map(|f| w.insert_face(*photo_id, f, model_id))
+                    .collect::<Result<Vec<_>>>()?;
+                import_regions(w, *photo_id, path, regions, &ids, tally)?;
             }
             Op::Failed { work, hash, reason } => {
                 let path = path_str(&work.entry.path);
@@ -964,9 +1074,12 @@ fn import_regions(
     let named: Vec<NamedRegion> = r
         .links
         .iter()
-        .filter_map(|(i, name)| {
+        .filter_map(|(face, name)| {
             name.as_ref().map(|n| NamedRegion {
-                face: i.and_then(|i| ids.get(i).copied()),
+                face: face.and_then(|f| match f {
+                    FaceRef::New(i) => ids.get(i).copied(),
+                    FaceRef::Stored(id) => Some(id),
+                }),
                 name: n.clone(),
             })
         })
@@ -984,6 +1097,7 @@ fn import_regions(
                 reason: c.reason,
             }),
     );
+    w.clear_region_conflicts(photo_id, "")?;
     if let Some(e) = &r.error {
         region_error(w, photo_id, path, e, tally)?;
     }
@@ -1022,7 +1136,8 @@ fn regions_unread(row: &crate::store::PhotoRow, photo: &Path) -> bool {
 
 /// Store the faces of a (re)processed photo. Faces that overlap an existing face of the photo
 /// keep that face's id, so names and decisions attached to it survive an edit of the file.
-/// Faces the user drew or another program named stay even when nothing matches them now.
+/// Faces the user drew, placed in a person, or another program named stay even when nothing
+/// matches them now.
 /// Returns the id of each of `faces`.
 fn replace_faces(
     w: &Writer<'_>,
@@ -1057,12 +1172,18 @@ fn replace_faces(
             None => w.insert_face(photo_id, f, model_id)?,
         });
     }
-    let stale: Vec<i64> = old
-        .iter()
-        .zip(&old_used)
-        .filter(|(o, used)| !**used && o.source == FaceSource::Detected)
-        .map(|(o, _)| o.id)
-        .collect();
+    // A face the user placed in a person stays too (its box may be off after the edit; its
+    // decision is not lost silently).
+    let mut stale = Vec::new();
+    for (o, used) in old.iter().zip(&old_used) {
+        if !used
+            && o.source == FaceSource::Detected
+            && w.face_state(o.id)?
+                .is_none_or(|s| s.assigned_by != Some(crate::store::Assigner::User))
+        {
+            stale.push(o.id);
+        }
+    }
     w.delete_faces(&stale)?;
     Ok(out)
 }

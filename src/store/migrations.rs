@@ -151,7 +151,9 @@ pub const MIGRATIONS: &[Step] = &[
     // 5: faces that travel. A face is found by the detector, drawn by the user, or made from a
     // named region another program wrote (XMP); a photo records the orientation its faces are
     // relative to and which sidecar its regions were last read from; region names that could
-    // not be applied without overriding the user are kept as conflicts to show, not applied.
+    // not be applied without overriding the user are kept as conflicts to show, not applied;
+    // the names a photo's regions gave (lower case) are remembered, so reading the sidecar
+    // again never brings back a name the user undid or changed.
     Step::Sql(
         r#"
     ALTER TABLE faces ADD COLUMN source TEXT NOT NULL DEFAULT 'detected'
@@ -167,6 +169,11 @@ pub const MIGRATIONS: &[Step] = &[
         found_at INTEGER NOT NULL
     );
     CREATE INDEX region_conflicts_photo ON region_conflicts(photo_id);
+    CREATE TABLE region_names (
+        photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        name     TEXT NOT NULL,
+        PRIMARY KEY (photo_id, name)
+    ) WITHOUT ROWID;
     "#,
     ),
 ];

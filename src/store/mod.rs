@@ -21,7 +21,7 @@ pub use folders::FolderRow;
 pub use people::{Assigner, ClusterFace, DecisionRow, FaceState, PersonFace, PersonRow};
 pub use photos::{PhotoFacts, PhotoGeometry, PhotoRow, PhotoStatus, Stats};
 pub use privacy::{prepare_dir, protect_files, ForgetPreview};
-pub use regions::{NamedFace, RegionConflict};
+pub use regions::{region_key, NamedFace, RegionConflict};
 
 use crate::error::{Error, Result};
 

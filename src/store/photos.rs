@@ -57,6 +57,8 @@ pub struct PhotoGeometry {
     pub width: u32,
     pub height: u32,
     pub orientation: Option<u8>,
+    /// See [`PhotoRow::xmp_sig`].
+    pub xmp_sig: Option<String>,
 }
 
 fn geometry(r: &rusqlite::Row<'_>) -> rusqlite::Result<PhotoGeometry> {
@@ -66,6 +68,7 @@ fn geometry(r: &rusqlite::Row<'_>) -> rusqlite::Result<PhotoGeometry> {
         width: r.get(2)?,
         height: r.get(3)?,
         orientation: r.get(4)?,
+        xmp_sig: r.get(5)?,
     })
 }
 
@@ -154,12 +157,24 @@ impl Store {
         Ok(self
             .conn()
             .query_row(
-                "SELECT id, path, width, height, orientation FROM photos
+                "SELECT id, path, width, height, orientation, xmp_sig FROM photos
                  WHERE id = ?1 AND status = 'indexed' AND width IS NOT NULL",
                 [id],
                 geometry,
             )
             .optional()?)
+    }
+
+    /// Indexed photos with faces whose regions were last read from a sidecar.
+    pub fn photos_with_sidecars(&self) -> Result<Vec<i64>> {
+        let mut st = self.conn().prepare(
+            "SELECT id FROM photos WHERE status = 'indexed' AND coalesce(xmp_sig, '') != ''
+               AND EXISTS (SELECT 1 FROM faces f WHERE f.photo_id = photos.id) ORDER BY id",
+        )?;
+        let rows = st
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
     }
 
     /// Path of photo `id`.
@@ -225,7 +240,7 @@ impl Writer<'_> {
                 detector = excluded.detector, indexed_at = excluded.indexed_at,
                 linked_to = excluded.linked_to,
                 orientation = coalesce(excluded.orientation, orientation),
-                xmp_sig = coalesce(excluded.xmp_sig, xmp_sig)
+                xmp_sig = excluded.xmp_sig
              RETURNING id",
             params![
                 facts.path,

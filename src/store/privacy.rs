@@ -8,6 +8,8 @@
 
 use std::path::Path;
 
+use rusqlite::OptionalExtension;
+
 use super::{Store, Writer};
 use crate::error::{Error, Result};
 
@@ -90,6 +92,17 @@ impl Writer<'_> {
                  OR name = (SELECT name FROM people WHERE id = ?1)",
                 [id],
             )?;
+            let name: Option<String> = self
+                .tx
+                .query_row("SELECT name FROM people WHERE id = ?1", [id], |r| r.get(0))
+                .optional()?
+                .flatten();
+            if let Some(n) = name {
+                self.tx.execute(
+                    "DELETE FROM region_names WHERE name = ?1",
+                    [super::regions::region_key(&n)],
+                )?;
+            }
             faces += self
                 .tx
                 .execute("DELETE FROM faces WHERE person_id = ?1", [id])?
@@ -113,7 +126,7 @@ impl Writer<'_> {
         self.tx.execute_batch(
             "DELETE FROM face_rejections; DELETE FROM face_pairs;
              UPDATE people SET merged_into = NULL; DELETE FROM people; DELETE FROM model_maps;
-             DELETE FROM region_conflicts;",
+             DELETE FROM region_conflicts; DELETE FROM region_names;",
         )?;
         self.forget_history()?;
         Ok(faces)

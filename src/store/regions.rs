@@ -6,6 +6,11 @@ use rusqlite::{params, OptionalExtension};
 use super::{now, Store, Writer};
 use crate::error::Result;
 
+/// How a region's name is compared with people's names and remembered: trimmed, any case.
+pub fn region_key(name: &str) -> String {
+    name.trim().to_lowercase()
+}
+
 /// A region name from another program that Likeness did not apply, and why.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct RegionConflict {
@@ -98,11 +103,32 @@ impl Writer<'_> {
         }
     }
 
-    /// Forget the conflicts of a photo whose regions are read again.
-    pub fn clear_region_conflicts(&self, photo_id: i64) -> Result<()> {
+    /// Forget the conflicts of a photo's region called `name` ("" for unreadable sidecars),
+    /// about to be looked at again.
+    pub fn clear_region_conflicts(&self, photo_id: i64, name: &str) -> Result<()> {
         self.tx.execute(
-            "DELETE FROM region_conflicts WHERE photo_id = ?1",
-            [photo_id],
+            "DELETE FROM region_conflicts WHERE photo_id = ?1 AND name = ?2",
+            params![photo_id, name],
+        )?;
+        Ok(())
+    }
+
+    /// The region names already taken from a photo (lower case).
+    pub fn region_names(&self, photo_id: i64) -> Result<std::collections::HashSet<String>> {
+        let mut st = self
+            .tx
+            .prepare("SELECT name FROM region_names WHERE photo_id = ?1")?;
+        let rows = st
+            .query_map([photo_id], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// Remember that a photo's region named `key` (lower case) was taken.
+    pub fn add_region_name(&self, photo_id: i64, key: &str) -> Result<()> {
+        self.tx.execute(
+            "INSERT OR IGNORE INTO region_names (photo_id, name) VALUES (?1, ?2)",
+            params![photo_id, key],
         )?;
         Ok(())
     }
@@ -121,20 +147,6 @@ impl Writer<'_> {
             params![photo_id, face_id, name, reason, now()],
         )?;
         Ok(())
-    }
-
-    /// The person called `name` (exactly, after trimming), preferring the one with most faces.
-    pub fn person_named(&self, name: &str) -> Result<Option<i64>> {
-        Ok(self
-            .tx
-            .query_row(
-                "SELECT p.id FROM people p WHERE p.name = ?1 AND p.merged_into IS NULL
-                 ORDER BY (SELECT count(*) FROM faces f WHERE f.person_id = p.id) DESC, p.id
-                 LIMIT 1",
-                [name.trim()],
-                |r| r.get(0),
-            )
-            .optional()?)
     }
 
     /// The photo a face belongs to, with the face row.

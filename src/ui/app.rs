@@ -602,8 +602,7 @@ impl App {
                     bbox,
                     who,
                 } => {
-                    rt.views.draw.pending = None;
-                    rt.views.draw.on = false;
+                    rt.views.draw = DrawState::default();
                     rt.send(Job::AddFace {
                         photo_id,
                         bbox,

@@ -208,7 +208,7 @@ pub fn apply(store: &mut Store, op: &PeopleOp) -> Result<Option<String>, String>
         }
         PeopleOp::Undo => {
             return Ok(Some(match people::undo(store).map_err(s)? {
-                Some((_, d)) => format!("Undone: {}", d.kind()),
+                Some((_, d)) => format!("Undone: {}", d.describe()),
                 None => "Nothing to undo".to_string(),
             }));
         }

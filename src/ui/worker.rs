@@ -151,6 +151,7 @@ impl WorkerHandle {
                     engine: None,
                     events,
                     ctx,
+                    exporting: Default::default(),
                 };
                 for job in jobs {
                     w.run(job);
@@ -179,6 +180,8 @@ struct Worker {
     engine: Option<FaceEngine>,
     events: Sender<Event>,
     ctx: Context,
+    /// An export thread is running (one at a time: they would write the same sidecars).
+    exporting: Arc<std::sync::atomic::AtomicBool>,
 }
 
 fn send(events: &Sender<Event>, ctx: &Context, e: Event) {
@@ -417,6 +420,11 @@ impl Worker {
 
     /// Export on a thread of its own (it writes a file per photo); reported as a notice.
     fn export_xmp(&mut self, opts: crate::pipeline::export::ExportOptions) -> Result<(), String> {
+        use std::sync::atomic::Ordering;
+        if self.exporting.swap(true, Ordering::SeqCst) {
+            return Err("an export is already running".into());
+        }
+        let busy = self.exporting.clone();
         let (db, events, ctx) = (self.db.clone(), self.events.clone(), self.ctx.clone());
         std::thread::Builder::new()
             .name("likeness-export".into())
@@ -448,6 +456,7 @@ impl Worker {
                     )),
                     Err(e) => Event::Error(format!("export failed: {e}")),
                 };
+                busy.store(false, Ordering::SeqCst);
                 send(&events, &ctx, e);
             })
             .map_err(|e| format!("cannot start the export thread: {e}"))?;
