@@ -204,6 +204,29 @@ mod tests {
     }
 
     #[test]
+    fn a_jpegs_packet_is_found_in_its_first_bytes_alone() {
+        let img = image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8, y as u8, 90]));
+        let mut jpeg = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90)
+            .encode_image(&img)
+            .unwrap();
+        let packet = b"<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'/></x:xmpmeta>";
+        let header = b"http://ns.adobe.com/xap/1.0/\0";
+        let len = (2 + header.len() + packet.len()) as u16;
+        let mut with_xmp = jpeg[..2].to_vec();
+        with_xmp.extend_from_slice(&[0xFF, 0xE1]);
+        with_xmp.extend_from_slice(&len.to_be_bytes());
+        with_xmp.extend_from_slice(header);
+        with_xmp.extend_from_slice(packet);
+        with_xmp.extend_from_slice(&jpeg[2..]);
+        assert_eq!(embedded(&with_xmp).as_deref(), Some(&packet[..]));
+        // What a scan reads of an unchanged photo: the headers, and the image data cut short.
+        let cut = with_xmp.len() - 200;
+        assert_eq!(embedded(&with_xmp[..cut]).as_deref(), Some(&packet[..]));
+        assert_eq!(embedded(&jpeg[..jpeg.len() - 200]), None);
+    }
+
+    #[test]
     fn an_atomic_write_replaces_the_file_whole_and_leaves_no_temporary() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("a.jpg.xmp");

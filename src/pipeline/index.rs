@@ -594,20 +594,56 @@ fn read_and_decode(
             None,
         ));
     }
-    let bytes = timed(&timers.read, || std::fs::read(&w.entry.path))
-        .map_err(|e| fail(format!("cannot read: {e}"), None))?;
-    let hash = timed(&timers.read, || crate::library::content_hash(&bytes));
-    let regions = read_xmp.then(|| timed(&timers.read, || RegionsIn::read(&w.entry.path, &bytes)));
-    if let (true, Some(photo_id), Some(r)) = (w.regions_only, w.existing, &regions) {
+    if let (true, Some(photo_id)) = (w.regions_only, w.existing) {
+        // An unchanged photo: its regions are all that is wanted. A JPEG keeps its XMP in the
+        // first segments, so only they are read unless there are regions to place.
+        let unread = |error: String| {
+            Box::new(Op::RegionsRead {
+                photo_id,
+                path: path_str(&w.entry.path),
+                sig: None,
+                error: Some(format!("face regions not read: {error}")),
+            })
+        };
+        let head =
+            timed(&timers.read, || read_head(&w.entry.path)).map_err(|e| unread(e.to_string()))?;
+        if head.starts_with(&[0xFF, 0xD8]) {
+            let r = timed(&timers.read, || RegionsIn::read(&w.entry.path, &head));
+            if r.found.is_none() {
+                return Err(Box::new(Op::RegionsRead {
+                    photo_id,
+                    path: path_str(&w.entry.path),
+                    sig: Some(r.sig),
+                    error: r.error,
+                }));
+            }
+        }
+        let bytes = timed(&timers.read, || std::fs::read(&w.entry.path))
+            .map_err(|e| unread(e.to_string()))?;
+        let r = timed(&timers.read, || RegionsIn::read(&w.entry.path, &bytes));
         if r.found.is_none() {
             return Err(Box::new(Op::RegionsRead {
                 photo_id,
                 path: path_str(&w.entry.path),
-                sig: Some(r.sig.clone()),
-                error: r.error.clone(),
+                sig: Some(r.sig),
+                error: r.error,
             }));
         }
+        let decoded = timed(&timers.decode, || {
+            decode::decode_guarded(&w.entry.path, &bytes, settings::WORK_MAX_SIDE)
+        })
+        .map_err(unread)?;
+        return Ok(Ready {
+            work: w.clone(),
+            hash: String::new(),
+            decoded,
+            regions: Some(r),
+        });
     }
+    let bytes = timed(&timers.read, || std::fs::read(&w.entry.path))
+        .map_err(|e| fail(format!("cannot read: {e}"), None))?;
+    let hash = timed(&timers.read, || crate::library::content_hash(&bytes));
+    let regions = read_xmp.then(|| timed(&timers.read, || RegionsIn::read(&w.entry.path, &bytes)));
     if w.existing.is_none() {
         let claimed = movable
             .lock()
@@ -631,13 +667,6 @@ fn read_and_decode(
             decoded,
             regions,
         }),
-        // An unchanged photo stays as it is; its regions are tried again next time.
-        Err(reason) if w.regions_only => Err(Box::new(Op::RegionsRead {
-            photo_id: w.existing.unwrap_or_default(),
-            path: path_str(&w.entry.path),
-            sig: None,
-            error: Some(format!("face regions not read: {reason}")),
-        })),
         Err(reason) => Err(fail(reason, Some(hash))),
     }
 }
@@ -1120,6 +1149,17 @@ fn region_error(
         reason: error.to_string(),
     });
     Ok(())
+}
+
+/// The first bytes of a file: enough for a JPEG's metadata segments (APP1 XMP is at most 64 KB,
+/// after EXIF with its thumbnail).
+fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(256 << 10);
+    std::fs::File::open(path)?
+        .take(256 << 10)
+        .read_to_end(&mut head)?;
+    Ok(head)
 }
 
 /// Whether the face regions of an unchanged, indexed photo are to be read: never read yet
