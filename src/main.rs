@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+use cli::people::decide;
 use cli::{engine, models, people, regions, Ctx};
+use likeness::people::Act;
 
 /// Find the people in your photo library.
 #[derive(Parser)]
@@ -116,10 +118,29 @@ enum Command {
     Name { id: i64, name: String },
     /// Merge person ID_FROM into person ID_INTO.
     Merge { id_into: i64, id_from: i64 },
-    /// Move a face to a person.
-    Move { face_id: i64, person_id: i64 },
-    /// "Not this person": the face leaves its person and never returns to it.
-    Reject { face_id: i64 },
+    /// Move faces to a person: FACE_ID... PERSON_ID (several faces are one decision).
+    Move {
+        #[arg(required = true, num_args = 2.., value_name = "FACE_ID... PERSON_ID")]
+        ids: Vec<i64>,
+    },
+    /// "Not this person": the faces leave their people and never return to them (one decision).
+    Reject {
+        #[arg(required = true)]
+        face_ids: Vec<i64>,
+    },
+    /// "Not a face / a stranger": the faces are never grouped or listed again (--undo shows
+    /// them again). One decision.
+    Ignore {
+        #[arg(required = true)]
+        face_ids: Vec<i64>,
+        #[arg(long)]
+        undo: bool,
+    },
+    /// Faces in nobody (not ignored), newest photos first.
+    Unassigned {
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
     /// Two faces are the same person.
     Same { face_a: i64, face_b: i64 },
     /// Two faces are different people.
@@ -363,20 +384,57 @@ fn run(cli: Cli) -> Result<()> {
         Command::Cluster { full } => people::cluster(&ctx, full),
         Command::People => people::list(&ctx),
         Command::Person { id } => people::person(&ctx, id),
-        Command::Name { id, name } => people::decide(&ctx, people::Act::Name(id, name)),
-        Command::Merge { id_into, id_from } => {
-            people::decide(&ctx, people::Act::Merge(id_into, id_from))
+        Command::Name { id, name } => decide(
+            &ctx,
+            Act::Name {
+                person: id,
+                name: Some(name),
+            },
+        ),
+        Command::Merge { id_into, id_from } => decide(
+            &ctx,
+            Act::Merge {
+                into: id_into,
+                from: id_from,
+            },
+        ),
+        Command::Move { mut ids } => {
+            let person = ids.pop().unwrap_or_default();
+            decide(&ctx, Act::Move { faces: ids, person })
         }
-        Command::Move { face_id, person_id } => {
-            people::decide(&ctx, people::Act::Move(face_id, person_id))
-        }
-        Command::Reject { face_id } => people::decide(&ctx, people::Act::Reject(face_id)),
-        Command::Same { face_a, face_b } => people::decide(&ctx, people::Act::Same(face_a, face_b)),
-        Command::Different { face_a, face_b } => {
-            people::decide(&ctx, people::Act::Different(face_a, face_b))
-        }
-        Command::Hide { id, show } => people::decide(&ctx, people::Act::Hide(id, !show)),
-        Command::Undo => people::decide(&ctx, people::Act::Undo),
+        Command::Reject { face_ids } => decide(&ctx, Act::Reject { faces: face_ids }),
+        Command::Ignore { face_ids, undo } => decide(
+            &ctx,
+            Act::Ignore {
+                faces: face_ids,
+                ignored: !undo,
+            },
+        ),
+        Command::Unassigned { limit } => people::unassigned(&ctx, limit),
+        Command::Same { face_a, face_b } => decide(
+            &ctx,
+            Act::Pair {
+                a: face_a,
+                b: face_b,
+                same: true,
+            },
+        ),
+        Command::Different { face_a, face_b } => decide(
+            &ctx,
+            Act::Pair {
+                a: face_a,
+                b: face_b,
+                same: false,
+            },
+        ),
+        Command::Hide { id, show } => decide(
+            &ctx,
+            Act::Hide {
+                person: id,
+                hidden: !show,
+            },
+        ),
+        Command::Undo => decide(&ctx, Act::Undo),
         Command::Forget { person, all, yes } => people::forget(&ctx, person, all, yes),
         Command::Suggest { person, limit } => people::suggest(&ctx, person, limit),
         Command::Bench {

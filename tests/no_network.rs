@@ -113,10 +113,11 @@ fn child_visits_every_view() {
     let views = [
         (Key::Num1, View::Library),
         (Key::Num2, View::People),
-        (Key::Num3, View::Review),
-        (Key::Num4, View::Verify),
-        (Key::Num5, View::Photos),
-        (Key::Num6, View::Settings),
+        (Key::Num3, View::Ungrouped),
+        (Key::Num4, View::Review),
+        (Key::Num5, View::Verify),
+        (Key::Num6, View::Photos),
+        (Key::Num7, View::Settings),
     ];
     for (key, view) in views {
         h.key_press_modifiers(Modifiers::COMMAND, key);

@@ -54,13 +54,13 @@ fn empty_library_guides_and_errors_never_crash() {
     h.run_steps(3);
     assert_eq!(h.state().saved.view, View::People);
     h.get_by_label("No people yet");
-    h.key_press_modifiers(Modifiers::COMMAND, Key::Num6);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Num7);
     h.run_steps(3);
     assert_eq!(h.state().saved.view, View::Settings);
     h.get_by_label_contains("Open now:");
 
     // The two-photo check with missing files reports, never panics.
-    h.key_press_modifiers(Modifiers::COMMAND, Key::Num4);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Num5);
     h.run_steps(3);
     h.get_by_label("Any two photos").click();
     h.run_steps(2);
@@ -152,7 +152,7 @@ fn two_dropped_photos_are_compared_side_by_side() {
     let dir = tempfile::tempdir().unwrap();
     let mut h = harness(&dir.path().join("lib.db"));
     wait(&mut h, "the first snapshot", 20, idle_library);
-    h.key_press_modifiers(Modifiers::COMMAND, Key::Num4);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Num5);
     h.run_steps(2);
     for p in [&salley[0], &salley[1]] {
         h.input_mut()
@@ -466,7 +466,7 @@ fn scan_name_merge_remove_verify_undo() {
     });
 
     // Review: a suggestion for Ann, or the empty state when every face already has a person.
-    h.key_press_modifiers(Modifiers::COMMAND, Key::Num3);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Num4);
     wait(&mut h, "suggestions", 30, |a| {
         a.runtime().is_some_and(|r| r.suggestions.is_some())
     });
@@ -487,7 +487,7 @@ fn scan_name_merge_remove_verify_undo() {
     }
 
     // Answer an uncertain pair in the verify view.
-    h.key_press_modifiers(Modifiers::COMMAND, Key::Num4);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Num5);
     wait(&mut h, "uncertain pairs", 30, |a| {
         a.runtime().is_some_and(|r| r.pairs.is_some())
     });
@@ -677,7 +677,7 @@ fn forgetting_says_what_goes_and_asks_before_it_removes_anything() {
     assert!(people_now(h.state()).iter().all(|p| p.id != first.id));
     let faces = faces - first.faces;
 
-    h.key_press_modifiers(Modifiers::COMMAND, Key::Num6);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Num7);
     h.run_steps(3);
     assert_eq!(h.state().saved.view, View::Settings);
 
@@ -811,4 +811,97 @@ fn drawing_a_missed_face_names_it_and_undo_takes_it_back() {
                 .any(|p| p.info.photo_id == Some(photo_id) && !p.info.boxes.contains(&b))
         })
     });
+}
+
+#[test]
+fn ungrouped_faces_are_named_or_ignored_in_batches_and_undone_in_one_step() {
+    use likeness::store::Store;
+    let Some(data) = common::shared_data("ungrouped_faces_are_named_or_ignored") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let photos = dir.path().join("photos");
+    std::fs::create_dir_all(&photos).unwrap();
+    for f in ["2008_002470.jpg", "2009_004587.jpg"] {
+        std::fs::copy(data.join("dev/group/dlib_faces").join(f), photos.join(f)).unwrap();
+    }
+    let db = dir.path().join("lib.db");
+    common::library_with(
+        &mut Store::open(&db).unwrap(),
+        &photos,
+        likeness::vision::models::DEFAULT_EMBEDDER,
+    );
+    let mut h = harness(&db);
+    wait(&mut h, "the first snapshot", 20, idle_library);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Num3);
+    wait(&mut h, "the ungrouped faces", 30, |a| {
+        a.runtime().is_some_and(|r| r.ungrouped.is_some())
+    });
+    assert_eq!(h.state().saved.view, View::Ungrouped);
+    let (faces, total) = h.state().runtime().unwrap().ungrouped.clone().unwrap();
+    assert!(faces.len() >= 3, "{total}");
+    let ungrouped_total = |a: &App| a.runtime().and_then(|r| r.ungrouped.as_ref()).map(|u| u.1);
+    let named = |a: &App, name: &str| {
+        a.runtime().and_then(|r| r.library.as_ref()).and_then(|l| {
+            l.people
+                .iter()
+                .find(|p| p.name.as_deref() == Some(name))
+                .cloned()
+        })
+    };
+    // Two faces of different photos, picked by clicking their tiles, named as one new person.
+    let a = faces[0].clone();
+    let b = faces
+        .iter()
+        .find(|f| f.photo_id != a.photo_id)
+        .unwrap()
+        .clone();
+    h.get_by_label(&format!("face {}", a.face_id)).click();
+    h.run_steps(2);
+    h.get_by_label(&format!("face {}", b.face_id)).click();
+    h.run_steps(2);
+    h.get_by_label("2 selected");
+    type_into(&mut h, "Name them", "Gail");
+    h.get_by_role_and_label(Role::Button, "Name as a new person")
+        .click();
+    wait(&mut h, "Gail named", 30, |app| {
+        named(app, "Gail").is_some_and(|p| p.faces == 2) && ungrouped_total(app) == Some(total - 2)
+    });
+    // One Ctrl+Z takes both back.
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    wait(&mut h, "the naming undone", 30, |app| {
+        named(app, "Gail").is_none() && ungrouped_total(app) == Some(total)
+    });
+    // Ignore one: it leaves the list and counts as ignored, until undone.
+    h.get_by_label(&format!("face {}", a.face_id)).click();
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, "Ignore").click();
+    wait(&mut h, "the face ignored", 30, |app| {
+        ungrouped_total(app) == Some(total - 1)
+            && app
+                .runtime()
+                .and_then(|r| r.library.as_ref())
+                .map(|l| l.stats.ignored)
+                == Some(1)
+    });
+    assert!(
+        Store::open(&db)
+            .unwrap()
+            .face_state(a.face_id)
+            .unwrap()
+            .unwrap()
+            .ignored
+    );
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    wait(&mut h, "the ignore undone", 30, |app| {
+        ungrouped_total(app) == Some(total)
+    });
+    assert!(
+        !Store::open(&db)
+            .unwrap()
+            .face_state(a.face_id)
+            .unwrap()
+            .unwrap()
+            .ignored
+    );
 }

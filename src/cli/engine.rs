@@ -173,14 +173,15 @@ pub fn stats(ctx: &Ctx) -> Result<()> {
         .collect();
     ctx.emit(
         json!({"photos": st.photos, "faces": st.faces, "photos_failed": st.photos_failed,
-               "photos_missing": st.photos_missing, "models": models, "db": path,
+               "photos_missing": st.photos_missing, "ignored": st.ignored, "models": models, "db": path,
                "active_embedder": spec.id(), "bytes_per_face": spec.bytes_per_face()}),
         || {
             format!(
-                "{}: {} photos, {} faces, {} failed, {} missing; model {} ({} bytes per face)",
+                "{}: {} photos, {} faces ({} ignored), {} failed, {} missing; model {} ({} bytes per face)",
                 path.display(),
                 st.photos,
                 st.faces,
+                st.ignored,
                 st.photos_failed,
                 st.photos_missing,
                 spec.id(),

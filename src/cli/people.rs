@@ -122,62 +122,32 @@ pub fn person(ctx: &Ctx, id: i64) -> Result<()> {
     Ok(())
 }
 
-/// A user decision, from the command line.
-pub enum Act {
-    Name(i64, String),
-    Merge(i64, i64),
-    Move(i64, i64),
-    Reject(i64),
-    Same(i64, i64),
-    Different(i64, i64),
-    Hide(i64, bool),
-    Undo,
+/// `likeness name|merge|move|reject|same|different|hide|ignore|undo ...`: the command line's
+/// words for a `people::Act`.
+pub fn decide(ctx: &Ctx, act: people::Act) -> Result<()> {
+    let mut store = open(ctx)?;
+    let done = people::apply(&mut store, &act)?;
+    match done.decision {
+        Some(id) => ctx.emit(json!({"decision": id, "ok": true}), || done.message),
+        None => ctx.emit(json!({"decision": null, "undone": false}), || done.message),
+    }
+    Ok(())
 }
 
-/// `likeness name|merge|move|reject|same|different|hide|undo ...`
-pub fn decide(ctx: &Ctx, act: Act) -> Result<()> {
-    let mut store = open(ctx)?;
-    let s = &mut store;
-    let (id, text) = match act {
-        Act::Name(p, n) => (
-            people::name(s, p, Some(&n))?,
-            format!("person {p} is now named {n:?}"),
-        ),
-        Act::Merge(into, from) => (
-            people::merge(s, into, from)?,
-            format!("person {from} merged into person {into}"),
-        ),
-        Act::Move(f, p) => (
-            people::move_face(s, f, p)?,
-            format!("face {f} moved to person {p}"),
-        ),
-        Act::Reject(f) => (
-            people::reject(s, f)?,
-            format!("face {f} removed from its person; it will not return to it"),
-        ),
-        Act::Same(a, b) => (
-            people::same(s, a, b)?,
-            format!("faces {a} and {b} are the same person"),
-        ),
-        Act::Different(a, b) => (
-            people::different(s, a, b)?,
-            format!("faces {a} and {b} are different people"),
-        ),
-        Act::Hide(p, h) => (
-            people::hide(s, p, h)?,
-            format!("person {p} {}", if h { "hidden" } else { "shown" }),
-        ),
-        Act::Undo => match people::undo(s)? {
-            Some((id, d)) => (id, format!("undid decision {id}: {}", d.describe())),
-            None => {
-                ctx.emit(json!({"decision": null, "undone": false}), || {
-                    "nothing to undo".into()
-                });
-                return Ok(());
-            }
-        },
-    };
-    ctx.emit(json!({"decision": id, "ok": true}), || text);
+/// `likeness unassigned [--limit N]`: faces in nobody, not ignored, newest photos first.
+pub fn unassigned(ctx: &Ctx, limit: usize) -> Result<()> {
+    let store = open(ctx)?;
+    let (faces, total) = store.unassigned_faces(limit)?;
+    ctx.emit(json!({"faces": faces, "total": total}), || {
+        let mut t = format!("{total} faces in nobody (showing {})", faces.len());
+        for f in &faces {
+            t += &format!(
+                "\n  face {:>7}  {}  [{:.0} {:.0} {:.0} {:.0}]",
+                f.face_id, f.photo, f.bbox[0], f.bbox[1], f.bbox[2], f.bbox[3]
+            );
+        }
+        t
+    });
     Ok(())
 }
 

@@ -86,6 +86,23 @@ pub enum Decision {
         created_person: bool,
         faces: Vec<FaceBefore>,
     },
+    /// Several faces moved to one person at once (one undo step).
+    MoveFaces {
+        person: i64,
+        faces: Vec<FaceBefore>,
+        rejections_removed: Vec<i64>,
+    },
+    /// "Not this person" for several faces at once: `(face, person)` answers.
+    RejectFaces {
+        answers: Vec<(i64, i64)>,
+        before: Vec<FaceBefore>,
+    },
+    /// Faces marked "not a face / a stranger, never show again" (or, `ignored: false`, shown
+    /// again).
+    Ignore {
+        faces: Vec<FaceBefore>,
+        ignored: bool,
+    },
     /// The names of one photo's face regions, written by another program (see
     /// `people::regions`); undo takes them back, keeping the faces.
     Import {
@@ -110,6 +127,10 @@ impl Decision {
             Decision::Pair { same: false, .. } => "different",
             Decision::AddFace { .. } => "add_face",
             Decision::Import { .. } => "import",
+            Decision::MoveFaces { .. } => "move",
+            Decision::RejectFaces { .. } => "reject",
+            Decision::Ignore { ignored: true, .. } => "ignore",
+            Decision::Ignore { ignored: false, .. } => "unignore",
         }
     }
 
@@ -120,6 +141,17 @@ impl Decision {
             Decision::Import { from, .. } => {
                 format!("the names another program gave in {from}")
             }
+            Decision::MoveFaces { faces, person, .. } => {
+                format!("{} face(s) moved to person {person}", moved(faces))
+            }
+            Decision::RejectFaces { answers, .. } => {
+                format!("\"not this person\" for {} face(s)", answers.len())
+            }
+            Decision::Ignore { faces, ignored } => format!(
+                "{} face(s) {}",
+                faces.len(),
+                if *ignored { "ignored" } else { "shown again" }
+            ),
             other => other.kind().replace('_', " "),
         }
     }
@@ -127,6 +159,11 @@ impl Decision {
 
 fn record(w: &Writer<'_>, d: &Decision) -> Result<i64> {
     record_as(w, d, ACTOR)
+}
+
+/// How many distinct faces a list of before-states covers.
+fn moved(faces: &[FaceBefore]) -> usize {
+    faces.iter().map(|f| f.face).collect::<HashSet<_>>().len()
 }
 
 /// Record `d` as made by `actor` (see [`ACTOR_XMP`]).
@@ -156,6 +193,12 @@ fn face(w: &Writer<'_>, id: i64) -> Result<FaceState> {
 /// of `to` that would break a constraint with them (same photo, a "different" answer) leave
 /// `to`; a user-pinned conflict refuses the whole decision, since two user facts disagree.
 pub(crate) fn pin_into(w: &Writer<'_>, to: i64, faces: &[FaceState]) -> Result<Vec<FaceBefore>> {
+    if let Some(f) = faces.iter().find(|f| f.ignored) {
+        return Err(Error::Invalid(format!(
+            "face {} is ignored (not a face, or a stranger); show it again first",
+            f.face_id
+        )));
+    }
     let moving: HashSet<i64> = faces.iter().map(|f| f.face_id).collect();
     let current: Vec<FaceState> = w
         .person_face_states(to)?
@@ -376,6 +419,13 @@ pub fn move_face(store: &mut Store, face_id: i64, person_id: i64) -> Result<i64>
 
 /// Split faces off into a new (unnamed, user-made) person; returns `(decision, new person)`.
 pub fn split(store: &mut Store, face_ids: &[i64]) -> Result<(i64, i64)> {
+    split_as(store, face_ids, None)
+}
+
+/// [`split`] into a new person called `name` (one decision: undo removes the person, name and
+/// all).
+pub fn split_as(store: &mut Store, face_ids: &[i64], name: Option<&str>) -> Result<(i64, i64)> {
+    let name = name.map(str::trim).filter(|n| !n.is_empty());
     if face_ids.is_empty() {
         return Err(Error::Invalid("no faces to split off".into()));
     }
@@ -384,7 +434,7 @@ pub fn split(store: &mut Store, face_ids: &[i64]) -> Result<(i64, i64)> {
             .iter()
             .map(|&id| face(w, id))
             .collect::<Result<Vec<_>>>()?;
-        let new = w.create_person(None, Assigner::User)?;
+        let new = w.create_person(name, Assigner::User)?;
         let changes = pin_into(w, new, &faces)?;
         let id = record(
             w,
@@ -501,6 +551,102 @@ pub fn pair(store: &mut Store, a: i64, b: i64, same: bool) -> Result<i64> {
         let id = record(w, &d)?;
         w.set_face_pair(a, b, Some(same), id)?;
         Ok(id)
+    })
+}
+
+/// Move several faces to a person as one decision (one undo step). Clears earlier "not this
+/// person" answers for those faces and that person.
+pub fn move_faces(store: &mut Store, face_ids: &[i64], person_id: i64) -> Result<i64> {
+    if face_ids.is_empty() {
+        return Err(Error::Invalid("no faces to move".into()));
+    }
+    store.write(|w| {
+        person(w, person_id)?;
+        let faces = face_ids
+            .iter()
+            .map(|&id| face(w, id))
+            .collect::<Result<Vec<_>>>()?;
+        let rejections = w.rejections()?;
+        let mut rejections_removed = Vec::new();
+        for f in face_ids {
+            if rejections.contains(&(*f, person_id)) {
+                w.remove_rejection(*f, person_id)?;
+                rejections_removed.push(*f);
+            }
+        }
+        let faces = pin_into(w, person_id, &faces)?;
+        record(
+            w,
+            &Decision::MoveFaces {
+                person: person_id,
+                faces,
+                rejections_removed,
+            },
+        )
+    })
+}
+
+/// "Not this person" for several faces as one decision: each leaves its person and never
+/// returns to it.
+pub fn reject_faces(store: &mut Store, face_ids: &[i64]) -> Result<i64> {
+    if face_ids.is_empty() {
+        return Err(Error::Invalid("no faces to take out".into()));
+    }
+    store.write(|w| {
+        let mut answers = Vec::new();
+        let mut before = Vec::new();
+        for &id in face_ids {
+            let f = face(w, id)?;
+            let p = f
+                .person_id
+                .ok_or_else(|| Error::Invalid(format!("face {id} is not in a person")))?;
+            answers.push((id, p));
+            before.push(f.into());
+            w.assign_faces(&[(id, None, None)])?;
+        }
+        let id = record(
+            w,
+            &Decision::RejectFaces {
+                answers: answers.clone(),
+                before,
+            },
+        )?;
+        for (f, p) in answers {
+            w.add_rejection(f, p, id)?;
+        }
+        Ok(id)
+    })
+}
+
+/// Mark faces "not a face / a stranger, never show again" (`ignored`), or show them again: an
+/// ignored face leaves its person and is never clustered, suggested or listed as ungrouped,
+/// through every re-scan and re-cluster. One decision, undone as one step.
+pub fn ignore(store: &mut Store, face_ids: &[i64], ignored: bool) -> Result<i64> {
+    if face_ids.is_empty() {
+        return Err(Error::Invalid("no faces given".into()));
+    }
+    store.write(|w| {
+        let faces = face_ids
+            .iter()
+            .map(|&id| face(w, id))
+            .collect::<Result<Vec<_>>>()?;
+        if let Some(f) = faces.iter().find(|f| f.ignored == ignored) {
+            return Err(Error::Invalid(format!(
+                "face {} is {} ignored",
+                f.face_id,
+                if ignored { "already" } else { "not" }
+            )));
+        }
+        let rows: Vec<_> = face_ids.iter().map(|&f| (f, None, None)).collect();
+        w.assign_faces(&rows)?;
+        w.set_ignored(face_ids, ignored)?;
+        record(
+            w,
+            &Decision::Ignore {
+                faces: faces.into_iter().map(Into::into).collect(),
+                ignored,
+            },
+        )
     })
 }
 
@@ -658,6 +804,29 @@ pub fn undo(store: &mut Store) -> Result<Option<(i64, Decision)>> {
                 for p in created_people {
                     w.delete_person(*p)?;
                 }
+            }
+            Decision::MoveFaces {
+                person,
+                faces,
+                rejections_removed,
+            } => {
+                restore_faces(w, faces)?;
+                for f in rejections_removed {
+                    if w.face_state(*f)?.is_some() {
+                        w.add_rejection(*f, *person, row.id)?;
+                    }
+                }
+            }
+            Decision::RejectFaces { answers, before } => {
+                for (f, p) in answers {
+                    w.remove_rejection(*f, *p)?;
+                }
+                restore_faces(w, before)?;
+            }
+            Decision::Ignore { faces, ignored } => {
+                let ids: Vec<i64> = faces.iter().map(|f| f.face).collect();
+                w.set_ignored(&ids, !ignored)?;
+                restore_faces(w, faces)?;
             }
         }
         w.mark_undone(row.id)?;

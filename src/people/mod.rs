@@ -30,6 +30,7 @@
 //! rejected face never returns to that person; "different" faces never share a person; "same"
 //! faces share one; names, merges and pinned faces survive incremental and full re-clusters.
 
+pub mod act;
 pub mod decisions;
 pub mod forget;
 pub mod recluster;
@@ -41,8 +42,10 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 pub use crate::cluster::ClusterSettings;
+pub use act::{apply, Act, Applied};
 pub use decisions::{
-    add_face, hide, merge, move_face, name, reject, reject_from, split, undo, Decision, Who,
+    add_face, hide, ignore, merge, move_face, move_faces, name, reject, reject_faces, reject_from,
+    split, undo, Decision, Who,
 };
 pub use forget::{forget, Forget};
 pub use recluster::{preview, recluster, Mode, ReclusterOutcome};

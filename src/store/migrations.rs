@@ -176,6 +176,9 @@ pub const MIGRATIONS: &[Step] = &[
     ) WITHOUT ROWID;
     "#,
     ),
+    // 6: "not a face / a stranger, never show again": an ignored face belongs to no one, is
+    // never clustered, suggested or listed as ungrouped, and keeps the mark through re-scans.
+    Step::Sql("ALTER TABLE faces ADD COLUMN ignored INTEGER NOT NULL DEFAULT 0;"),
 ];
 
 /// Step 3's data conversion: every little-endian `f32` vector becomes int8 + scale.

@@ -18,7 +18,9 @@ use rusqlite::{Connection, OpenFlags};
 pub use embeddings::{FacePhoto, FaceToEmbed, ModelCount, ModelMap, Origin, PhotoToEmbed};
 pub use faces::{EmbeddingRow, FaceRow, FaceSource, NewFace};
 pub use folders::FolderRow;
-pub use people::{Assigner, ClusterFace, DecisionRow, FaceState, PersonFace, PersonRow};
+pub use people::{
+    Assigner, ClusterFace, DecisionRow, FaceState, PersonFace, PersonRow, UngroupedFace,
+};
 pub use photos::{PhotoFacts, PhotoGeometry, PhotoRow, PhotoStatus, Stats};
 pub use privacy::{prepare_dir, protect_files, ForgetPreview};
 pub use regions::{region_key, NamedFace, RegionConflict};

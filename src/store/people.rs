@@ -84,6 +84,16 @@ pub struct DecisionRow {
     pub undone_at: Option<i64>,
 }
 
+/// A face in nobody (the ungrouped faces).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct UngroupedFace {
+    pub face_id: i64,
+    pub photo_id: i64,
+    pub photo: String,
+    #[serde(rename = "box")]
+    pub bbox: [f32; 4],
+}
+
 /// Where one face stands.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FaceState {
@@ -91,6 +101,8 @@ pub struct FaceState {
     pub photo_id: i64,
     pub person_id: Option<i64>,
     pub assigned_by: Option<Assigner>,
+    /// Marked "not a face / a stranger" by the user.
+    pub ignored: bool,
 }
 
 fn person_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PersonRow> {
@@ -127,6 +139,7 @@ fn face_state(r: &rusqlite::Row<'_>) -> rusqlite::Result<FaceState> {
         photo_id: r.get(1)?,
         person_id: r.get(2)?,
         assigned_by: Assigner::parse(r.get(3)?),
+        ignored: r.get::<_, i64>(4)? != 0,
     })
 }
 
@@ -149,7 +162,7 @@ fn read_person(conn: &rusqlite::Connection, id: i64) -> Result<Option<PersonRow>
 fn read_face_state(conn: &rusqlite::Connection, face_id: i64) -> Result<Option<FaceState>> {
     Ok(conn
         .query_row(
-            "SELECT id, photo_id, person_id, assigned_by FROM faces WHERE id = ?1",
+            "SELECT id, photo_id, person_id, assigned_by, ignored FROM faces WHERE id = ?1",
             [face_id],
             face_state,
         )
@@ -158,7 +171,7 @@ fn read_face_state(conn: &rusqlite::Connection, face_id: i64) -> Result<Option<F
 
 fn read_person_face_states(conn: &rusqlite::Connection, person: i64) -> Result<Vec<FaceState>> {
     let mut st = conn.prepare(
-        "SELECT id, photo_id, person_id, assigned_by FROM faces WHERE person_id = ?1 ORDER BY id",
+        "SELECT id, photo_id, person_id, assigned_by, ignored FROM faces WHERE person_id = ?1 ORDER BY id",
     )?;
     let rows = st
         .query_map([person], face_state)?
@@ -227,7 +240,7 @@ impl Store {
                     f.assigned_by, e.vector, e.scale, e.origin = 'mapped'
              FROM embeddings e JOIN faces f ON f.id = e.face_id
              JOIN photos p ON p.id = f.photo_id
-             WHERE e.model_id = ?1 AND p.status = 'indexed' ORDER BY f.id",
+             WHERE e.model_id = ?1 AND p.status = 'indexed' AND f.ignored = 0 ORDER BY f.id",
         )?;
         let rows = st
             .query_map([model_id], |r| {
@@ -249,6 +262,37 @@ impl Store {
     /// Where one face stands, if it exists.
     pub fn face_state(&self, face_id: i64) -> Result<Option<FaceState>> {
         read_face_state(self.conn(), face_id)
+    }
+
+    /// Faces in nobody and not ignored, of indexed photos, newest photo first (date taken, else
+    /// when indexed): up to `limit`, and how many there are.
+    pub fn unassigned_faces(&self, limit: usize) -> Result<(Vec<UngroupedFace>, u64)> {
+        const FROM: &str = "FROM faces f JOIN photos p ON p.id = f.photo_id
+             WHERE f.person_id IS NULL AND f.ignored = 0 AND p.status = 'indexed'";
+        let total: i64 = self
+            .conn()
+            .query_row(&format!("SELECT count(*) {FROM}"), [], |r| r.get(0))?;
+        let mut st = self.conn().prepare(&format!(
+            "SELECT f.id, f.photo_id, p.path, f.x1, f.y1, f.x2, f.y2 {FROM}
+             ORDER BY coalesce(p.taken_at, '') DESC, p.indexed_at DESC, f.photo_id DESC, f.id
+             LIMIT ?1"
+        ))?;
+        let rows = st
+            .query_map([limit as i64], |r| {
+                Ok(UngroupedFace {
+                    face_id: r.get(0)?,
+                    photo_id: r.get(1)?,
+                    photo: r.get(2)?,
+                    bbox: [
+                        r.get::<_, f64>(3)? as f32,
+                        r.get::<_, f64>(4)? as f32,
+                        r.get::<_, f64>(5)? as f32,
+                        r.get::<_, f64>(6)? as f32,
+                    ],
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok((rows, total as u64))
     }
 
     /// Every "same" (`true`) and "different" (`false`) answer as `(face_a, face_b, same)`.
@@ -495,6 +539,17 @@ impl Writer<'_> {
             "UPDATE decisions SET undone_at = ?2 WHERE id = ?1",
             params![id, now()],
         )?;
+        Ok(())
+    }
+
+    /// Mark faces ignored ("not a face / a stranger") or not.
+    pub fn set_ignored(&self, faces: &[i64], ignored: bool) -> Result<()> {
+        let mut st = self
+            .tx
+            .prepare("UPDATE faces SET ignored = ?2 WHERE id = ?1")?;
+        for f in faces {
+            st.execute(rusqlite::params![f, ignored])?;
+        }
         Ok(())
     }
 

@@ -79,6 +79,8 @@ pub struct Stats {
     pub faces: u64,
     pub photos_failed: u64,
     pub photos_missing: u64,
+    /// Faces the user marked "not a face / a stranger".
+    pub ignored: u64,
     /// `(model id, embeddings)` for every model with stored embeddings.
     pub models: Vec<(String, u64)>,
 }
@@ -219,6 +221,10 @@ impl Store {
             )?,
             photos_failed: count("SELECT count(*) FROM photos WHERE status = 'failed'")?,
             photos_missing: count("SELECT count(*) FROM photos WHERE status = 'missing'")?,
+            ignored: count(
+                "SELECT count(*) FROM faces f JOIN photos p ON p.id = f.photo_id
+                 WHERE p.status = 'indexed' AND f.ignored = 1",
+            )?,
             models,
         })
     }

@@ -9,7 +9,7 @@ use std::time::Instant;
 use crossbeam_channel::{bounded, Receiver};
 use egui::{Context, TextureHandle, TextureOptions, Ui};
 
-use super::backend::{PeopleOp, PhotoCard, Suggestion, UncertainPair};
+use super::backend::{PhotoCard, Suggestion, UncertainPair};
 use super::commands::Command;
 use super::state::{FaceCard, Library, Saved, ScanResult, View};
 use super::textures::ThumbCache;
@@ -80,6 +80,10 @@ pub struct ViewState {
     pub skipped: std::collections::HashSet<i64>,
     /// The library photo open in the photos view.
     pub open_photo: Option<i64>,
+    /// Faces picked in the ungrouped view, the name typed for them, the people filter.
+    pub ungrouped_selected: std::collections::BTreeSet<i64>,
+    pub ungrouped_name: String,
+    pub ungrouped_search: String,
     /// Drawing a missed face on it.
     pub draw: DrawState,
     /// The sidecar name chosen for export (`None`: each photo's existing one, else
@@ -114,6 +118,8 @@ pub struct Runtime {
     pub suggestions: Option<Vec<Suggestion>>,
     pub pairs: Option<Vec<UncertainPair>>,
     pub photos: Option<(Vec<i64>, Vec<PhotoCard>)>,
+    /// The faces in nobody (the first ones, newest photos first) and how many there are.
+    pub ungrouped: Option<(Vec<crate::store::UngroupedFace>, u64)>,
     pub shown: HashMap<PhotoSlot, PhotoOnScreen>,
     /// The face whose photo was last asked for, per slot.
     pub photo_wanted: HashMap<PhotoSlot, i64>,
@@ -160,6 +166,7 @@ impl Runtime {
             suggestions: None,
             pairs: None,
             photos: None,
+            ungrouped: None,
             shown: HashMap::new(),
             photo_wanted: HashMap::new(),
             verdict: None,
@@ -271,6 +278,13 @@ impl Runtime {
                     self.pairs = Some(p);
                 }
                 Event::Photos(people, p) => self.photos = Some((people, p)),
+                Event::Ungrouped(faces, total) => {
+                    // Faces that left the list leave the selection too.
+                    let ids: std::collections::HashSet<i64> =
+                        faces.iter().map(|f| f.face_id).collect();
+                    self.views.ungrouped_selected.retain(|f| ids.contains(f));
+                    self.ungrouped = Some((faces, total));
+                }
                 Event::Photo(slot, p) => {
                     self.shown.insert(
                         slot,
@@ -420,6 +434,7 @@ impl App {
             View::Verify => views::verify::show(ui, saved, rt),
             View::Photos => views::photos::show(ui, saved, rt),
             View::Settings => views::settings::show(ui, saved, rt),
+            View::Ungrouped => views::ungrouped::show(ui, rt),
         });
         rt.thumbs.end_frame();
         self.apply(&ctx);
@@ -439,6 +454,7 @@ impl App {
                         View::Review if rt.suggestions.is_none() => rt.send(Job::Suggestions),
                         View::Verify if rt.pairs.is_none() => rt.send(Job::UncertainPairs),
                         View::Settings if rt.engine.is_none() => rt.send(Job::EngineInfo),
+                        View::Ungrouped => rt.send(Job::Ungrouped),
                         _ => {}
                     }
                 }
@@ -491,17 +507,21 @@ impl App {
                     rt.last_refresh = Instant::now();
                     rt.send(Job::Refresh);
                 }
-                Command::People(op) => {
+                Command::People(_) | Command::Answer(_) => {
                     // Answers advance locally (the views step to the next item); any other
                     // decision may change everything: reload the lists that depend on it.
-                    let answer = matches!(op, PeopleOp::Suggestion { .. } | PeopleOp::Pair { .. });
+                    let (op, answer) = match c {
+                        Command::Answer(op) => (op, true),
+                        Command::People(op) => (op, false),
+                        _ => unreachable!("matched above"),
+                    };
                     if !answer {
                         rt.suggestions = None;
                         rt.pairs = None;
                     }
                     let reload_review = !answer && saved.view == View::Review;
                     let reload_verify = !answer && saved.view == View::Verify;
-                    let undo = op == PeopleOp::Undo;
+                    let undo = op == crate::people::Act::Undo;
                     rt.send(Job::People(op));
                     if reload_review {
                         rt.send(Job::Suggestions);
@@ -514,6 +534,9 @@ impl App {
                     }
                     if saved.view == View::Photos && !saved.photos_people.is_empty() {
                         rt.send(Job::PhotosWith(saved.photos_people.clone()));
+                    }
+                    if saved.view == View::Ungrouped {
+                        rt.send(Job::Ungrouped);
                     }
                     // The open photo shows its faces as they are now (an undone drawn face goes).
                     if let (View::Photos, Some(id)) = (saved.view, rt.views.open_photo) {

@@ -20,49 +20,6 @@ fn s(e: crate::Error) -> String {
     e.to_string()
 }
 
-/// A decision the user makes about people. Every one is recorded and can be undone.
-#[derive(Debug, Clone, PartialEq)]
-pub enum PeopleOp {
-    Rename {
-        person: i64,
-        name: String,
-    },
-    Merge {
-        from: i64,
-        into: i64,
-    },
-    MoveFaces {
-        faces: Vec<i64>,
-        to: i64,
-    },
-    /// "Not this person".
-    RemoveFaces {
-        person: i64,
-        faces: Vec<i64>,
-    },
-    /// The faces become a new person.
-    Split {
-        faces: Vec<i64>,
-    },
-    Hide {
-        person: i64,
-        hidden: bool,
-    },
-    /// Answer to "is this NAME?".
-    Suggestion {
-        face: i64,
-        person: i64,
-        yes: bool,
-    },
-    /// Answer to "same person?" for two faces.
-    Pair {
-        a: i64,
-        b: i64,
-        same: bool,
-    },
-    Undo,
-}
-
 /// "Is this NAME?" for a face that belongs to nobody yet.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Suggestion {
@@ -113,7 +70,9 @@ pub fn people(store: &Store) -> Result<PeopleList, String> {
         })
         .collect();
     sort_people(&mut people);
-    let faces = store.stats().map_err(s)?.faces;
+    let stats = store.stats().map_err(s)?;
+    // Ignored faces belong to no one but are not waiting for a person either.
+    let faces = stats.faces.saturating_sub(stats.ignored);
     let can_undo = store
         .decisions(64)
         .map_err(s)?
@@ -152,68 +111,24 @@ pub fn person_faces(store: &Store, person: i64) -> Result<Vec<FaceCard>, String>
         .collect())
 }
 
-/// Record a decision; returns a message to show, if any.
-pub fn apply(store: &mut Store, op: &PeopleOp) -> Result<Option<String>, String> {
-    match op {
-        PeopleOp::Rename { person, name } => {
-            let name = name.trim();
-            people::name(store, *person, (!name.is_empty()).then_some(name)).map_err(s)?;
+/// Record a decision (the people API's one vocabulary); returns the sentence to show.
+pub fn apply(store: &mut Store, act: &people::Act) -> Result<Option<String>, String> {
+    let done = people::apply(store, act).map_err(s)?;
+    // Answers in the review and verify views step on silently; the rest say what happened.
+    let quiet = matches!(
+        act,
+        people::Act::RejectFrom { .. } | people::Act::Pair { .. }
+    ) || matches!(act, people::Act::Move { faces, .. } if faces.len() == 1);
+    Ok((!quiet).then(|| {
+        let mut m = done.message;
+        if let Some(first) = m.get_mut(0..1) {
+            first.make_ascii_uppercase();
         }
-        PeopleOp::Merge { from, into } => {
-            people::merge(store, *into, *from).map_err(s)?;
-            return Ok(Some("Merged — Ctrl+Z undoes it".into()));
+        if done.decision.is_some() && *act != people::Act::Undo {
+            m += " — Ctrl+Z undoes it";
         }
-        PeopleOp::MoveFaces { faces, to } => {
-            for f in faces {
-                people::move_face(store, *f, *to).map_err(s)?;
-            }
-            return Ok(Some(format!(
-                "Moved {} face(s) — Ctrl+Z undoes one at a time",
-                faces.len()
-            )));
-        }
-        PeopleOp::RemoveFaces { faces, .. } => {
-            for f in faces {
-                people::reject(store, *f).map_err(s)?;
-            }
-            return Ok(Some(format!(
-                "{} face(s) will not be put in this person again — Ctrl+Z undoes",
-                faces.len()
-            )));
-        }
-        PeopleOp::Split { faces } => {
-            people::split(store, faces).map_err(s)?;
-            return Ok(Some(format!(
-                "{} face(s) split off as a new person",
-                faces.len()
-            )));
-        }
-        PeopleOp::Hide { person, hidden } => {
-            people::hide(store, *person, *hidden).map_err(s)?;
-        }
-        PeopleOp::Suggestion { face, person, yes } => {
-            if *yes {
-                people::move_face(store, *face, *person).map_err(s)?;
-            } else {
-                // Remembered, so the face is not suggested for this person again.
-                people::reject_from(store, *face, *person).map_err(s)?;
-            }
-        }
-        PeopleOp::Pair { a, b, same } => {
-            if *same {
-                people::same(store, *a, *b).map_err(s)?;
-            } else {
-                people::different(store, *a, *b).map_err(s)?;
-            }
-        }
-        PeopleOp::Undo => {
-            return Ok(Some(match people::undo(store).map_err(s)? {
-                Some((_, d)) => format!("Undone: {}", d.describe()),
-                None => "Nothing to undo".to_string(),
-            }));
-        }
-    }
-    Ok(None)
+        m
+    }))
 }
 
 fn face_card(

@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use super::backend::PeopleOp;
 use super::state::{FaceCard, View};
 use super::worker::PhotoSlot;
 
@@ -19,7 +18,10 @@ pub enum Command {
     Scan,
     CancelScan,
     Refresh,
-    People(PeopleOp),
+    /// A decision (one undo step).
+    People(crate::people::Act),
+    /// An answer in the review or verify view: the view steps to the next item itself.
+    Answer(crate::people::Act),
     LoadSuggestions,
     LoadPairs,
     /// Show the photo of a face with its box in a slot.

@@ -19,13 +19,16 @@ pub enum View {
     Verify,
     Photos,
     Settings,
+    /// Faces in nobody: name, add to someone, or ignore them.
+    Ungrouped,
 }
 
 impl View {
     /// Views reachable from the navigation bar.
-    pub const NAV: [View; 6] = [
+    pub const NAV: [View; 7] = [
         View::Library,
         View::People,
+        View::Ungrouped,
         View::Review,
         View::Verify,
         View::Photos,
@@ -42,6 +45,7 @@ impl View {
             View::Verify => "Verify",
             View::Photos => "Photos",
             View::Settings => "Settings",
+            View::Ungrouped => "Ungrouped",
         }
     }
 }

@@ -9,13 +9,16 @@ use std::time::Duration;
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 use egui::{ColorImage, Context};
 
-use super::backend::{self, PeopleOp, PhotoCard, Suggestion, UncertainPair};
+use super::backend::{self, PhotoCard, Suggestion, UncertainPair};
 use super::state::{FaceCard, Library, ScanResult};
 use crate::pipeline::{self, photo, ScanOptions};
 use crate::progress::{CancelToken, Progress};
 use crate::store::Store;
 use crate::vision::{FaceEngine, Models};
 use crate::{library, settings, verify};
+
+/// Ungrouped faces listed at once (newest photos first); the view says how many there are.
+const UNGROUPED_SHOWN: usize = 5000;
 
 /// Longest side of a photo decoded for display.
 const DISPLAY_MAX_SIDE: u32 = 1280;
@@ -49,7 +52,7 @@ pub enum Job {
         cancel: CancelToken,
     },
     PersonFaces(i64),
-    People(PeopleOp),
+    People(crate::people::Act),
     Suggestions,
     UncertainPairs,
     PhotosWith(Vec<i64>),
@@ -81,6 +84,8 @@ pub enum Job {
     Forget(crate::people::Forget),
     /// Show a library photo with all its faces in `PhotoSlot::Photo`.
     OpenPhoto(i64),
+    /// The faces in nobody, for the ungrouped view.
+    Ungrouped,
     /// A face drawn on a library photo (oriented pixels), for a person.
     AddFace {
         photo_id: i64,
@@ -122,6 +127,7 @@ pub enum Event {
     Suggestions(Vec<Suggestion>),
     Pairs(Vec<UncertainPair>),
     Photos(Vec<i64>, Vec<PhotoCard>),
+    Ungrouped(Vec<crate::store::UngroupedFace>, u64),
     Photo(PhotoSlot, Box<ShownPhoto>),
     Verified(Box<PhotoVerdict>),
     Engine(Vec<String>),
@@ -351,6 +357,13 @@ impl Worker {
                 tracing::info!("installed {}", r.path.display());
             }
             Job::OpenPhoto(photo_id) => self.open_photo(photo_id)?,
+            Job::Ungrouped => {
+                let (faces, total) = self
+                    .store()?
+                    .unassigned_faces(UNGROUPED_SHOWN)
+                    .map_err(|e| e.to_string())?;
+                self.emit(Event::Ungrouped(faces, total));
+            }
             Job::AddFace {
                 photo_id,
                 bbox,

@@ -3,9 +3,9 @@
 use egui::{Color32, Context, Key, Modifiers, RichText, Ui};
 
 use super::super::app::Runtime;
-use super::super::backend::PeopleOp;
 use super::super::commands::Command;
 use super::super::state::{Saved, View};
+use crate::people::Act;
 
 /// Keyboard shortcuts that work in every view.
 pub fn shortcuts(ctx: &Context, saved: &mut Saved, rt: &mut Runtime) {
@@ -18,14 +18,15 @@ pub fn shortcuts(ctx: &Context, saved: &mut Saved, rt: &mut Runtime) {
                 2 => Key::Num3,
                 3 => Key::Num4,
                 4 => Key::Num5,
-                _ => Key::Num6,
+                5 => Key::Num6,
+                _ => Key::Num7,
             };
             if i.consume_key(Modifiers::COMMAND, key) {
                 rt.commands.push(Command::Show(*v));
             }
         }
         if !typing && i.consume_key(Modifiers::COMMAND, Key::Z) {
-            rt.commands.push(Command::People(PeopleOp::Undo));
+            rt.commands.push(Command::People(Act::Undo));
         }
         if !typing && saved.view == View::Person && i.consume_key(Modifiers::NONE, Key::Escape) {
             rt.commands.push(Command::Show(View::People));
@@ -54,7 +55,7 @@ pub fn nav_bar(ui: &mut Ui, saved: &Saved, rt: &mut Runtime) {
             .on_hover_text("Undo the last decision (Ctrl+Z)")
             .clicked()
         {
-            rt.commands.push(Command::People(PeopleOp::Undo));
+            rt.commands.push(Command::People(Act::Undo));
         }
     });
 }

@@ -9,6 +9,7 @@ pub mod photo;
 pub mod photos;
 pub mod review;
 pub mod settings;
+pub mod ungrouped;
 pub mod verify;
 
 use egui::{Color32, Rect, Response, Sense, Stroke, StrokeKind, Ui, Vec2};

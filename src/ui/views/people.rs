@@ -65,6 +65,10 @@ pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
                 l.people.len(),
                 l.unassigned
             ));
+            if l.unassigned > 0 && ui.small_button("See them").clicked() {
+                rt.commands
+                    .push(Command::Show(super::super::state::View::Ungrouped));
+            }
         }
     });
     ui.separator();

@@ -5,11 +5,11 @@
 use egui::{Key, Modifiers, RichText, Ui, Vec2};
 
 use super::super::app::Runtime;
-use super::super::backend::PeopleOp;
 use super::super::commands::Command;
 use super::super::state::{Saved, View};
 use super::super::worker::PhotoSlot;
 use super::{face_tile, photo_with_boxes};
+use crate::people::Act;
 
 const THUMB: f32 = 96.0;
 
@@ -55,8 +55,10 @@ pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
             || enter)
             && changed
         {
-            rt.commands
-                .push(Command::People(PeopleOp::Rename { person: id, name }));
+            rt.commands.push(Command::People(Act::Name {
+                person: id,
+                name: Some(name),
+            }));
         }
         ui.separator();
         let hide = if card.hidden { "Unhide" } else { "Hide" };
@@ -65,7 +67,7 @@ pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
             .on_hover_text("Hidden people stay out of the grid and suggestions")
             .clicked()
         {
-            rt.commands.push(Command::People(PeopleOp::Hide {
+            rt.commands.push(Command::People(Act::Hide {
                 person: id,
                 hidden: !card.hidden,
             }));
@@ -114,8 +116,7 @@ pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
             .on_hover_text("Remove the selected faces from this person (remembered)")
             .clicked()
         {
-            rt.commands.push(Command::People(PeopleOp::RemoveFaces {
-                person: id,
+            rt.commands.push(Command::People(Act::Reject {
                 faces: picked.clone(),
             }));
         }
@@ -123,8 +124,10 @@ pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
             .add_enabled(any, egui::Button::new("Split off as new person"))
             .clicked()
         {
-            rt.commands
-                .push(Command::People(PeopleOp::Split { faces: picked }));
+            rt.commands.push(Command::People(Act::Split {
+                faces: picked,
+                name: None,
+            }));
         }
         if ui
             .add_enabled(any, egui::Button::new("Clear selection"))
@@ -227,16 +230,16 @@ fn side_panel(ui: &mut Ui, rt: &mut Runtime, id: i64) {
                         .on_hover_text("This person and that one are the same")
                         .clicked()
                     {
-                        rt.commands.push(Command::People(PeopleOp::Merge {
+                        rt.commands.push(Command::People(Act::Merge {
                             from: id,
                             into: t.id,
                         }));
                         rt.commands.push(Command::OpenPerson(t.id));
                     }
                     if n_sel > 0 && ui.small_button("Move selected").clicked() {
-                        rt.commands.push(Command::People(PeopleOp::MoveFaces {
+                        rt.commands.push(Command::People(Act::Move {
                             faces: rt.views.selected.iter().copied().collect(),
-                            to: t.id,
+                            person: t.id,
                         }));
                     }
                 });

@@ -4,10 +4,10 @@
 use egui::{Key, RichText, Ui};
 
 use super::super::app::Runtime;
-use super::super::backend::PeopleOp;
 use super::super::commands::Command;
 use super::super::state::Saved;
 use super::{empty_state, face_tile};
+use crate::people::Act;
 
 /// Draw the review view.
 pub fn show(ui: &mut Ui, _saved: &mut Saved, rt: &mut Runtime) {
@@ -88,10 +88,17 @@ pub fn show(ui: &mut Ui, _saved: &mut Saved, rt: &mut Runtime) {
                 )
             });
             if yes || ky || no || kn {
-                rt.commands.push(Command::People(PeopleOp::Suggestion {
-                    face: s.face.id,
-                    person: s.person,
-                    yes: yes || ky,
+                rt.commands.push(Command::Answer(if yes || ky {
+                    Act::Move {
+                        faces: vec![s.face.id],
+                        person: s.person,
+                    }
+                } else {
+                    // Remembered, so the face is not suggested for this person again.
+                    Act::RejectFrom {
+                        face: s.face.id,
+                        person: s.person,
+                    }
                 }));
                 rt.views.skipped.insert(s.face.id);
             } else if skip || ks {

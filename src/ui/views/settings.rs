@@ -118,7 +118,7 @@ fn sections(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
     privacy(ui, rt);
     ui.add_space(10.0);
     ui.label(RichText::new("Keyboard").strong());
-    ui.label("Ctrl+1…6 views · Ctrl+Z undo · arrows + Enter in the people grid · Esc back · Y/N/space review · S/D/space verify · Ctrl+A select all faces");
+    ui.label("Ctrl+1…7 views · Ctrl+Z undo · arrows + Enter in the people grid · Esc back · Y/N/space review · S/D/space verify · Ctrl+A select all faces");
 }
 
 /// Faces that travel: names from other programs' XMP face regions (read by every scan) and

@@ -5,11 +5,11 @@
 use egui::{Key, RichText, Ui, Vec2};
 
 use super::super::app::Runtime;
-use super::super::backend::PeopleOp;
 use super::super::commands::Command;
 use super::super::state::Saved;
 use super::super::worker::PhotoSlot;
 use super::{empty_state, face_tile, photo_with_boxes};
+use crate::people::Act;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -137,7 +137,7 @@ fn pairs(ui: &mut Ui, rt: &mut Runtime) {
                 )
             });
             if same || ks || diff || kd {
-                rt.commands.push(Command::People(PeopleOp::Pair {
+                rt.commands.push(Command::Answer(Act::Pair {
                     a: p.a.id,
                     b: p.b.id,
                     same: same || ks,
