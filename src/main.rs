@@ -281,6 +281,9 @@ enum EvalCommand {
         /// DBSCAN core sizes to try (comma-separated; default: the settings').
         #[arg(long, value_delimiter = ',')]
         min_points: Vec<usize>,
+        /// Few-photo pair cuts to try (comma-separated; 0 = off; default: the model's).
+        #[arg(long, value_delimiter = ',')]
+        pair_cut: Vec<f32>,
     },
 }
 
@@ -373,13 +376,14 @@ fn run(cli: Cli) -> Result<()> {
                     eps,
                     cut,
                     min_points,
+                    pair_cut,
                 },
         } => people::eval_clusters(
             &ctx,
             &labels,
             threads,
             model.as_deref(),
-            (&eps, &cut, &min_points),
+            (&eps, &cut, &min_points, &pair_cut),
         ),
         Command::Cluster { full } => people::cluster(&ctx, full),
         Command::People => people::list(&ctx),

@@ -188,7 +188,7 @@ pub fn eval_clusters(
     tsv: &Path,
     threads: Option<usize>,
     model: Option<&str>,
-    (eps, cut, min_points): (&[f32], &[f32], &[usize]),
+    (eps, cut, min_points, pair_cut): (&[f32], &[f32], &[usize], &[f32]),
 ) -> Result<()> {
     let spec = ctx.embedder(model)?;
     let models = Models::load_for_evaluation(spec, tsv)?;
@@ -208,17 +208,25 @@ pub fn eval_clusters(
     } else {
         min_points.to_vec()
     };
+    let pairs: Vec<f32> = if pair_cut.is_empty() {
+        vec![base.pair_cut]
+    } else {
+        pair_cut.to_vec()
+    };
     let mut grid: Vec<ClusterSettings> = Vec::new();
     for &m in &mps {
         for &e in &eps {
             for &c in &cut {
-                grid.push(ClusterSettings {
-                    eps: e,
-                    min_points: m,
-                    linkage_threshold: c,
-                    match_distance: c,
-                    ..base
-                });
+                for &pc in &pairs {
+                    grid.push(ClusterSettings {
+                        eps: e,
+                        min_points: m,
+                        linkage_threshold: c,
+                        match_distance: c,
+                        pair_cut: pc,
+                        ..base
+                    });
+                }
             }
         }
     }
@@ -237,8 +245,8 @@ pub fn eval_clusters(
     let r = r?;
     ctx.emit(serde_json::to_value(&r)?, || {
         let line = |r: &likeness::eval::clusters::ClusterReport| format!(
-            "{} (eps {:.3}, cut {:.3}, min points {}): {} images, {} identities: pairwise precision {:.4} recall {:.4} F1 {:.4}; BCubed precision {:.4} recall {:.4} F1 {:.4}; {} people, {} faces unassigned, {} images without a face",
-            r.model, r.settings.eps, r.settings.linkage_threshold, r.settings.min_points, r.images, r.identities, r.pairwise_precision, r.pairwise_recall, r.pairwise_f1,
+            "{} (eps {:.3}, cut {:.3}, min points {}, pair cut {:.3}): {} images, {} identities: pairwise precision {:.4} recall {:.4} F1 {:.4}; BCubed precision {:.4} recall {:.4} F1 {:.4}; {} people, {} faces unassigned, {} images without a face",
+            r.model, r.settings.eps, r.settings.linkage_threshold, r.settings.min_points, r.settings.pair_cut, r.images, r.identities, r.pairwise_precision, r.pairwise_recall, r.pairwise_f1,
             r.bcubed_precision, r.bcubed_recall, r.bcubed_f1, r.people, r.unassigned, r.no_face
         );
         if r.grid.is_empty() {

@@ -54,6 +54,8 @@ pub struct ClusterSettings {
     pub linkage_max: usize,
     /// Incremental runs: a new face joins a person within this average distance.
     pub match_distance: f32,
+    /// Few-photo people: mutual nearest neighbours left over closer than this pair up (0: off).
+    pub pair_cut: f32,
 }
 
 impl Default for ClusterSettings {
@@ -72,6 +74,7 @@ impl ClusterSettings {
             min_points: settings::CLUSTER_MIN_POINTS,
             linkage_threshold: t.linkage,
             match_distance: t.match_distance,
+            pair_cut: t.pair,
             min_person_faces: settings::CLUSTER_MIN_PERSON_FACES,
             weak_min_px: settings::CLUSTER_WEAK_MIN_PX,
             weak_min_score: settings::CLUSTER_WEAK_MIN_SCORE,
@@ -268,6 +271,10 @@ pub fn cluster(
     }
 
     // 4. Number the groups that are big enough, in order of their smallest point.
+    let mut taken = label.iter().map(Option::is_some).collect::<Vec<_>>();
+    for &i in extra.iter().flatten() {
+        taken[i] = true;
+    }
     let mut finals: Vec<Vec<usize>> = groups
         .into_iter()
         .zip(extra)
@@ -278,6 +285,8 @@ pub fn cluster(
         })
         .filter(|g| g.len() >= s.min_person_faces.max(1))
         .collect();
+    // 5. Few-photo people: what is left pairs up where it is unambiguous.
+    finals.extend(few_photo_people(&input, &all, &taken, &cannot, s));
     finals.sort_by_key(|g| g[0]);
     let mut labels = vec![None; n];
     for (g, members) in finals.iter().enumerate() {
@@ -291,6 +300,76 @@ pub fn cluster(
         dbscan_clusters,
         dbscan_noise,
     })
+}
+
+/// Two or three strong faces no group took, each the other's nearest free neighbour and closer
+/// than `s.pair_cut`, under the same constraints as every group (one photo, cannot-links, the
+/// user's people and "not this person" answers). DBSCAN needs `min_points` faces to see a
+/// person, so the cousin with two photos would otherwise never become one.
+fn few_photo_people(
+    input: &Input<'_>,
+    all: &neighbors::Neighbourhoods,
+    taken: &[bool],
+    cannot: &HashSet<(usize, usize)>,
+    s: &ClusterSettings,
+) -> Vec<Vec<usize>> {
+    if s.pair_cut <= 0.0 {
+        return Vec::new();
+    }
+    let n = taken.len();
+    let free = |i: usize| !taken[i] && !input.weak[i];
+    let forbidden: HashSet<(usize, i64)> = input.forbidden.iter().copied().collect();
+    let allowed = |i: usize, j: usize| {
+        let (oi, oj) = (input.owner(i), input.owner(j));
+        input.photo[i] != input.photo[j]
+            && !cannot.contains(&(i.min(j), i.max(j)))
+            && !matches!((oi, oj), (Some(a), Some(b)) if a != b)
+            && !oj.is_some_and(|o| forbidden.contains(&(i, o)))
+            && !oi.is_some_and(|o| forbidden.contains(&(j, o)))
+    };
+    let nearest: Vec<Option<(usize, f32)>> = (0..n)
+        .map(|i| {
+            if !free(i) {
+                return None;
+            }
+            all[i]
+                .iter()
+                .map(|&(j, d)| (j as usize, d))
+                .filter(|&(j, d)| j != i && free(j) && d < s.pair_cut)
+                .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)))
+        })
+        .collect();
+    let mut group_of: HashMap<usize, usize> = HashMap::new();
+    let mut out: Vec<Vec<usize>> = Vec::new();
+    for (i, near) in nearest.iter().enumerate() {
+        if let Some((j, _)) = *near {
+            if i < j && nearest[j].map(|x| x.0) == Some(i) && allowed(i, j) {
+                group_of.insert(i, out.len());
+                group_of.insert(j, out.len());
+                out.push(vec![i, j]);
+            }
+        }
+    }
+    // A third face whose nearest is in a pair and that is close to both joins it.
+    for (k, near) in nearest.iter().enumerate() {
+        let Some((m, _)) = *near else { continue };
+        if group_of.contains_key(&k) {
+            continue;
+        }
+        let Some(&g) = group_of.get(&m) else { continue };
+        let fits = out[g].len() == 2
+            && out[g]
+                .iter()
+                .all(|&x| allowed(k, x) && input.points.dist(k, x) < s.pair_cut);
+        if fits {
+            out[g].push(k);
+            group_of.insert(k, g);
+        }
+    }
+    for g in &mut out {
+        g.sort_unstable();
+    }
+    out
 }
 
 /// Average distance from point `i` to `members` (at most 512 of them, evenly spread: enough for

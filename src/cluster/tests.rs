@@ -160,3 +160,53 @@ fn owners_and_forbidden_people_hold() {
     assert!(c.labels[0].is_none() || c.labels[0] != c.labels[1]);
     assert!(c.labels[3].is_none() || (c.labels[3] != c.labels[0] && c.labels[3] != c.labels[2]));
 }
+
+#[test]
+fn two_or_three_photos_of_someone_become_a_person_under_the_constraints() {
+    // Blobs of 2 and 3 points (too few for a DBSCAN core) and a lone point, far apart.
+    let (big, _) = blobs(5, 3, 8);
+    let rows: Vec<Vec<f32>> = (0..big.len()).map(|i| big.row(i).to_vec()).collect();
+    // Blob 0: 3 points; blob 1: 2 points (drop its third); blob 2: 1 point; blobs 3, 4: pairs.
+    let keep: Vec<usize> = vec![0, 1, 2, 3, 4, 6, 9, 10, 12, 13];
+    let p = Points::from_rows(&keep.iter().map(|&i| rows[i].clone()).collect::<Vec<_>>()).unwrap();
+    let photo: Vec<i64> = (0..p.len() as i64).collect();
+    let mut s = ClusterSettings {
+        min_points: 4,
+        ..Default::default()
+    };
+    let weak = vec![false; p.len()];
+    let go = |photo: &[i64], cannot: &[(usize, usize)], s: &ClusterSettings| {
+        cluster(
+            Input {
+                points: &p,
+                photo,
+                weak: &weak,
+                must: &[],
+                cannot,
+                owner: &[],
+                forbidden: &[],
+            },
+            s,
+            &CancelToken::new(),
+            &Progress::default(),
+        )
+        .unwrap()
+    };
+    let c = go(&photo, &[], &s);
+    let same =
+        |c: &Clustering, a: usize, b: usize| c.labels[a].is_some() && c.labels[a] == c.labels[b];
+    assert!(same(&c, 0, 1) && same(&c, 1, 2), "three photos: one person");
+    assert!(same(&c, 3, 4), "two photos: one person");
+    assert_eq!(c.labels[5], None, "one photo stays alone");
+    assert!(same(&c, 6, 7) && same(&c, 8, 9));
+    assert!(!same(&c, 0, 3) && !same(&c, 3, 6));
+    // Never two faces of one photo, never against a cannot-link; and off when the cut is 0.
+    let mut photo2 = photo.clone();
+    photo2[4] = photo2[3];
+    let c = go(&photo2, &[(6, 7)], &s);
+    assert!(!same(&c, 3, 4) && !same(&c, 6, 7));
+    assert!(same(&c, 8, 9));
+    s.pair_cut = 0.0;
+    let c = go(&photo, &[], &s);
+    assert!(!same(&c, 3, 4));
+}
