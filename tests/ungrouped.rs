@@ -134,3 +134,70 @@ fn ignored_faces_stay_ignored_and_batches_are_one_decision() {
     likeness(&db, &["undo"]);
     assert_eq!(n(&db), n_before);
 }
+
+#[test]
+fn two_photo_people_become_people_and_stay_through_scans_and_reclusters() {
+    let Some(data) = common::shared_data("two_photo_people_become_people_and_stay") else {
+        return;
+    };
+    // The first ten LFW identities with exactly two photos.
+    let tsv = std::fs::read_to_string(data.join("lfw/identities_min2.tsv")).unwrap();
+    let mut by: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for line in tsv.lines().skip(1) {
+        let (path, who) = line.split_once('\t').unwrap();
+        by.entry(who.to_string()).or_default().push(path.to_string());
+    }
+    let pairs: Vec<(String, Vec<String>)> =
+        by.into_iter().filter(|(_, v)| v.len() == 2).take(10).collect();
+    let tmp = tempfile::tempdir().unwrap();
+    let pics = tmp.path().join("pics");
+    std::fs::create_dir_all(&pics).unwrap();
+    for (_, files) in &pairs {
+        for f in files {
+            let src = data.join("lfw").join(f);
+            std::fs::copy(&src, pics.join(src.file_name().unwrap())).unwrap();
+        }
+    }
+    let db = tmp.path().join("lib.db");
+    likeness(&db, &["scan", pics.to_str().unwrap()]);
+    likeness(&db, &["cluster", "--full"]);
+    // Which identities are a person of their own two photos, and no one else's.
+    let grouped = |db: &Path| -> Vec<String> {
+        let store = likeness::store::Store::open(db).unwrap();
+        let mut out = Vec::new();
+        for p in store.people().unwrap().iter().filter(|p| p.faces > 0) {
+            let faces = store.person_faces(p.id).unwrap();
+            let names: std::collections::BTreeSet<String> = faces
+                .iter()
+                .map(|f| {
+                    let file = Path::new(&f.path).file_name().unwrap().to_string_lossy();
+                    file[..file.rfind('_').unwrap()].to_string()
+                })
+                .collect();
+            assert_eq!(names.len(), 1, "one person is one identity: {names:?}");
+            if faces.len() == 2 {
+                out.extend(names);
+            }
+        }
+        out.sort();
+        out
+    };
+    let first = grouped(&db);
+    eprintln!("{} of {} two-photo identities became people", first.len(), pairs.len());
+    assert!(
+        first.len() >= 6,
+        "two-photo people found: {first:?} of {:?}",
+        pairs.iter().map(|p| &p.0).collect::<Vec<_>>()
+    );
+    // A new photo elsewhere, then both kinds of re-cluster: the same people.
+    std::fs::copy(
+        data.join("dev/group/dlib_faces/2008_002470.jpg"),
+        pics.join("group.jpg"),
+    )
+    .unwrap();
+    likeness(&db, &["scan", pics.to_str().unwrap()]);
+    likeness(&db, &["cluster"]);
+    assert_eq!(grouped(&db), first);
+    likeness(&db, &["cluster", "--full"]);
+    assert_eq!(grouped(&db), first);
+}
