@@ -145,10 +145,15 @@ fn two_photo_people_become_people_and_stay_through_scans_and_reclusters() {
     let mut by: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     for line in tsv.lines().skip(1) {
         let (path, who) = line.split_once('\t').unwrap();
-        by.entry(who.to_string()).or_default().push(path.to_string());
+        by.entry(who.to_string())
+            .or_default()
+            .push(path.to_string());
     }
-    let pairs: Vec<(String, Vec<String>)> =
-        by.into_iter().filter(|(_, v)| v.len() == 2).take(10).collect();
+    let pairs: Vec<(String, Vec<String>)> = by
+        .into_iter()
+        .filter(|(_, v)| v.len() == 2)
+        .take(10)
+        .collect();
     let tmp = tempfile::tempdir().unwrap();
     let pics = tmp.path().join("pics");
     std::fs::create_dir_all(&pics).unwrap();
@@ -183,7 +188,11 @@ fn two_photo_people_become_people_and_stay_through_scans_and_reclusters() {
         out
     };
     let first = grouped(&db);
-    eprintln!("{} of {} two-photo identities became people", first.len(), pairs.len());
+    eprintln!(
+        "{} of {} two-photo identities became people",
+        first.len(),
+        pairs.len()
+    );
     assert!(
         first.len() >= 6,
         "two-photo people found: {first:?} of {:?}",

@@ -11,6 +11,9 @@
 //! 3. **Attach**: each remaining face joins the group it is closest to on average, if within the
 //!    linkage threshold and allowed by the constraints; attached faces do not pull others in.
 //! 4. Groups smaller than `min_person_faces` are left unassigned (no one-face "people").
+//! 5. **Few-photo people**: of the strong faces still left, two that are each other's nearest
+//!    neighbour within the model's pair cut (a third close to both joins) become a group, under
+//!    the same constraints; DBSCAN alone never sees someone with two photos.
 //!
 //! Constraints always hold in the output: two faces of one photo, or a `cannot` pair, are never
 //! in one group. `must` pairs are kept together when they fall in the same DBSCAN cluster; the

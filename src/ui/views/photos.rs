@@ -45,20 +45,30 @@ pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
                 .iter()
                 .filter(|p| !p.hidden || chosen.contains(&p.id))
                 .filter(|p| q.is_empty() || p.display_name().to_lowercase().contains(&q))
+                .map(|p| (p.id, p.face, format!("{} ({})", p.display_name(), p.faces)))
                 .collect();
+            // Each with their face: "Unnamed (38)" alone says nothing.
             egui::ScrollArea::vertical()
                 .id_salt("photos-people-list")
-                .show_rows(ui, 22.0, list.len(), |ui, range| {
-                    for p in &list[range] {
-                        let mut on = chosen.contains(&p.id);
-                        let text = format!("{} ({})", p.display_name(), p.faces);
-                        if ui.checkbox(&mut on, text).changed() {
-                            if on {
-                                chosen.push(p.id);
-                            } else {
-                                chosen.retain(|x| *x != p.id);
+                .show_rows(ui, 30.0, list.len(), |ui, range| {
+                    for (id, face, text) in &list[range] {
+                        ui.horizontal(|ui| {
+                            let on = chosen.contains(id);
+                            let tile = match face {
+                                Some(f) => face_tile(ui, &mut rt.thumbs, *f, 26.0).clicked(),
+                                None => false,
+                            };
+                            let mut ticked = on;
+                            let boxed = ui.checkbox(&mut ticked, text.as_str()).changed();
+                            // The face or the name: either ticks the person.
+                            if tile || (boxed && ticked != on) {
+                                if on {
+                                    chosen.retain(|x| x != id);
+                                } else {
+                                    chosen.push(*id);
+                                }
                             }
-                        }
+                        });
                     }
                 });
         });
