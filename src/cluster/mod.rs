@@ -20,6 +20,7 @@
 //! people layer pins the user's faces to their person, so must-links across clusters are its job.
 
 pub mod bench;
+pub mod constraints;
 pub mod dbscan;
 pub mod linkage;
 pub mod mapping;
@@ -189,11 +190,8 @@ pub fn cluster(
     }
 
     // 2. Constrained average linkage inside each chunk.
-    let cannot: HashSet<(usize, usize)> = input
-        .cannot
-        .iter()
-        .map(|&(a, b)| (a.min(b), a.max(b)))
-        .collect();
+    let rules = constraints::Constraints::new(&input);
+    let cannot = rules.cannot_pairs();
     Progress::add(&progress.total, chunks.len() as u64);
     let groups: Vec<Vec<usize>> = chunks
         .par_iter()
@@ -201,7 +199,7 @@ pub fn cluster(
             let out = if cancel.is_cancelled() {
                 Vec::new()
             } else {
-                link_chunk(p, chunk, &input, &cannot, s.linkage_threshold)
+                link_chunk(p, chunk, &input, cannot, s.linkage_threshold)
             };
             Progress::add(&progress.done, 1);
             out
@@ -223,19 +221,7 @@ pub fn cluster(
             label[i] = Some(g);
         }
     }
-    let mut photos: Vec<HashSet<i64>> = groups
-        .iter()
-        .map(|m| m.iter().map(|&i| input.photo[i]).collect())
-        .collect();
-    let mut owners: Vec<HashSet<i64>> = groups
-        .iter()
-        .map(|m| m.iter().filter_map(|&i| input.owner(i)).collect())
-        .collect();
-    let mut forbidden: HashMap<usize, Vec<i64>> = HashMap::new();
-    for &(i, person) in input.forbidden {
-        forbidden.entry(i).or_default().push(person);
-    }
-    let mut extra: Vec<Vec<usize>> = vec![Vec::new(); groups.len()];
+    let mut built: Vec<constraints::Group> = groups.iter().map(|m| rules.group(m)).collect();
     let mut offers: Vec<(f32, usize, usize)> = (0..n)
         .into_par_iter()
         .filter(|&i| label[i].is_none())
@@ -254,42 +240,27 @@ pub fn cluster(
         .collect();
     offers.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     for (_, i, g) in offers {
-        let owner_clash = input
-            .owner(i)
-            .is_some_and(|o| owners[g].iter().any(|&x| x != o))
-            || forbidden
-                .get(&i)
-                .is_some_and(|f| f.iter().any(|x| owners[g].contains(x)));
-        let blocked = owner_clash
-            || photos[g].contains(&input.photo[i])
-            || groups[g]
-                .iter()
-                .chain(&extra[g])
-                .any(|&j| cannot.contains(&(i.min(j), i.max(j))));
-        if !blocked {
-            photos[g].insert(input.photo[i]);
-            owners[g].extend(input.owner(i));
-            extra[g].push(i);
+        if built[g].may_take(&rules, i) {
+            built[g].take(&rules, i);
         }
     }
 
     // 4. Number the groups that are big enough, in order of their smallest point.
-    let mut taken = label.iter().map(Option::is_some).collect::<Vec<_>>();
-    for &i in extra.iter().flatten() {
+    let mut taken = vec![false; n];
+    for &i in built.iter().flat_map(|g| &g.members) {
         taken[i] = true;
     }
-    let mut finals: Vec<Vec<usize>> = groups
+    let mut finals: Vec<Vec<usize>> = built
         .into_iter()
-        .zip(extra)
-        .map(|(mut a, b)| {
-            a.extend(b);
-            a.sort_unstable();
-            a
+        .map(|g| {
+            let mut m = g.members;
+            m.sort_unstable();
+            m
         })
         .filter(|g| g.len() >= s.min_person_faces.max(1))
         .collect();
     // 5. Few-photo people: what is left pairs up where it is unambiguous.
-    finals.extend(few_photo_people(&input, &all, &taken, &cannot, s));
+    finals.extend(few_photo_people(&input, &all, &taken, &rules, s));
     finals.sort_by_key(|g| g[0]);
     let mut labels = vec![None; n];
     for (g, members) in finals.iter().enumerate() {
@@ -313,7 +284,7 @@ fn few_photo_people(
     input: &Input<'_>,
     all: &neighbors::Neighbourhoods,
     taken: &[bool],
-    cannot: &HashSet<(usize, usize)>,
+    rules: &constraints::Constraints,
     s: &ClusterSettings,
 ) -> Vec<Vec<usize>> {
     if s.pair_cut <= 0.0 {
@@ -321,15 +292,6 @@ fn few_photo_people(
     }
     let n = taken.len();
     let free = |i: usize| !taken[i] && !input.weak[i];
-    let forbidden: HashSet<(usize, i64)> = input.forbidden.iter().copied().collect();
-    let allowed = |i: usize, j: usize| {
-        let (oi, oj) = (input.owner(i), input.owner(j));
-        input.photo[i] != input.photo[j]
-            && !cannot.contains(&(i.min(j), i.max(j)))
-            && !matches!((oi, oj), (Some(a), Some(b)) if a != b)
-            && !oj.is_some_and(|o| forbidden.contains(&(i, o)))
-            && !oi.is_some_and(|o| forbidden.contains(&(j, o)))
-    };
     let nearest: Vec<Option<(usize, f32)>> = (0..n)
         .map(|i| {
             if !free(i) {
@@ -343,13 +305,15 @@ fn few_photo_people(
         })
         .collect();
     let mut group_of: HashMap<usize, usize> = HashMap::new();
-    let mut out: Vec<Vec<usize>> = Vec::new();
+    let mut out: Vec<constraints::Group> = Vec::new();
     for (i, near) in nearest.iter().enumerate() {
         if let Some((j, _)) = *near {
-            if i < j && nearest[j].map(|x| x.0) == Some(i) && allowed(i, j) {
+            let mut g = rules.group(&[i]);
+            if i < j && nearest[j].map(|x| x.0) == Some(i) && g.may_take(rules, j) {
+                g.take(rules, j);
                 group_of.insert(i, out.len());
                 group_of.insert(j, out.len());
-                out.push(vec![i, j]);
+                out.push(g);
             }
         }
     }
@@ -360,19 +324,24 @@ fn few_photo_people(
             continue;
         }
         let Some(&g) = group_of.get(&m) else { continue };
-        let fits = out[g].len() == 2
+        let fits = out[g].members.len() == 2
+            && out[g].may_take(rules, k)
             && out[g]
+                .members
                 .iter()
-                .all(|&x| allowed(k, x) && input.points.dist(k, x) < s.pair_cut);
+                .all(|&x| input.points.dist(k, x) < s.pair_cut);
         if fits {
-            out[g].push(k);
+            out[g].take(rules, k);
             group_of.insert(k, g);
         }
     }
-    for g in &mut out {
-        g.sort_unstable();
-    }
-    out
+    out.into_iter()
+        .map(|g| {
+            let mut m = g.members;
+            m.sort_unstable();
+            m
+        })
+        .collect()
 }
 
 /// Average distance from point `i` to `members` (at most 512 of them, evenly spread: enough for
