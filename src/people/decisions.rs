@@ -205,12 +205,8 @@ pub(crate) fn pin_into(w: &Writer<'_>, to: i64, faces: &[FaceState]) -> Result<V
         .into_iter()
         .filter(|f| !moving.contains(&f.face_id))
         .collect();
-    let different: Vec<(i64, i64)> = w
-        .face_pairs()?
-        .into_iter()
-        .filter(|p| !p.2)
-        .map(|p| (p.0, p.1))
-        .collect();
+    let ids: Vec<i64> = faces.iter().map(|f| f.face_id).collect();
+    let different: Vec<(i64, i64)> = w.different_pairs_of(&ids)?;
     let mut changes: Vec<FaceBefore> = Vec::new();
     let mut seen_photos: HashSet<i64> = HashSet::new();
     for f in faces {
@@ -354,12 +350,12 @@ pub fn merge(store: &mut Store, into: i64, from: i64) -> Result<i64> {
         w.assign_faces(&rows)?;
         changes.extend(pin_into(w, into, &keep)?);
         let mut rejections_added = Vec::new();
-        let existing: HashSet<(i64, i64)> = w.rejections()?.into_iter().collect();
-        let decision_rejections: Vec<i64> = existing
-            .iter()
-            .filter(|r| r.1 == from && !existing.contains(&(r.0, into)))
-            .map(|r| r.0)
-            .collect();
+        let mut decision_rejections: Vec<i64> = Vec::new();
+        for f in w.rejected_from(from)? {
+            if !w.is_rejected(f, into)? {
+                decision_rejections.push(f);
+            }
+        }
         w.set_person_merged_into(from, Some(into))?;
         let name_before = pi.name.clone();
         if pi.name.is_none() && pf.name.is_some() {
@@ -400,7 +396,7 @@ pub fn move_face(store: &mut Store, face_id: i64, person_id: i64) -> Result<i64>
     store.write(|w| {
         person(w, person_id)?;
         let f = face(w, face_id)?;
-        let rejection_removed = w.rejections()?.contains(&(face_id, person_id));
+        let rejection_removed = w.is_rejected(face_id, person_id)?;
         if rejection_removed {
             w.remove_rejection(face_id, person_id)?;
         }
@@ -566,10 +562,9 @@ pub fn move_faces(store: &mut Store, face_ids: &[i64], person_id: i64) -> Result
             .iter()
             .map(|&id| face(w, id))
             .collect::<Result<Vec<_>>>()?;
-        let rejections = w.rejections()?;
         let mut rejections_removed = Vec::new();
         for f in face_ids {
-            if rejections.contains(&(*f, person_id)) {
+            if w.is_rejected(*f, person_id)? {
                 w.remove_rejection(*f, person_id)?;
                 rejections_removed.push(*f);
             }

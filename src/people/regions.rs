@@ -66,7 +66,6 @@ pub fn import(
     }
     let mut faces: Vec<FaceBefore> = Vec::new();
     let mut created_people: Vec<i64> = Vec::new();
-    let rejections = w.rejections()?;
     for r in fresh {
         let name = r.name.trim();
         let key = region_key(name);
@@ -112,7 +111,7 @@ pub fn import(
             continue;
         }
         if let Some(t) = target {
-            if rejections.contains(&(face_id, t)) {
+            if w.is_rejected(face_id, t)? {
                 out.conflicts.push(conflict(format!(
                     "in Likeness you said face {face_id} is not {name}"
                 )));

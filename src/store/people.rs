@@ -382,6 +382,44 @@ impl Writer<'_> {
         read_rejections(self.tx)
     }
 
+    /// Whether the user said `face` is not `person`.
+    pub fn is_rejected(&self, face: i64, person: i64) -> Result<bool> {
+        Ok(self
+            .tx
+            .query_row(
+                "SELECT 1 FROM face_rejections WHERE face_id = ?1 AND person_id = ?2",
+                [face, person],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
+    /// The faces the user said are not `person`.
+    pub fn rejected_from(&self, person: i64) -> Result<Vec<i64>> {
+        let mut st = self
+            .tx
+            .prepare("SELECT face_id FROM face_rejections WHERE person_id = ?1")?;
+        let rows = st
+            .query_map([person], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// The "different people" answers that involve any of `faces`, as `(smaller, larger)`.
+    pub fn different_pairs_of(&self, faces: &[i64]) -> Result<Vec<(i64, i64)>> {
+        let mut st = self.tx.prepare(
+            "SELECT face_a, face_b FROM face_pairs WHERE same = 0 AND (face_a = ?1 OR face_b = ?1)",
+        )?;
+        let mut out = Vec::new();
+        for f in faces {
+            for r in st.query_map([f], |r| Ok((r.get(0)?, r.get(1)?)))? {
+                out.push(r?);
+            }
+        }
+        Ok(out)
+    }
+
     /// A new person; returns its id.
     pub fn create_person(&self, name: Option<&str>, by: Assigner) -> Result<i64> {
         let t = now();
