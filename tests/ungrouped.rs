@@ -133,6 +133,24 @@ fn ignored_faces_stay_ignored_and_batches_are_one_decision() {
     assert_eq!(n(&db), n_before + 2);
     likeness(&db, &["undo"]);
     assert_eq!(n(&db), n_before);
+
+    // Two faces the user called different people never join one person in a batch.
+    likeness(
+        &db,
+        &["different", &two[0].to_string(), &two[1].to_string()],
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_likeness"))
+        .args(["--db", db.to_str().unwrap(), "move"])
+        .args([two[0], two[1], person].map(|v| v.to_string()))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("marked different people"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(n(&db), n_before);
 }
 
 #[test]

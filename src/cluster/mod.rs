@@ -246,10 +246,6 @@ pub fn cluster(
     }
 
     // 4. Number the groups that are big enough, in order of their smallest point.
-    let mut taken = vec![false; n];
-    for &i in built.iter().flat_map(|g| &g.members) {
-        taken[i] = true;
-    }
     let mut finals: Vec<Vec<usize>> = built
         .into_iter()
         .map(|g| {
@@ -259,6 +255,10 @@ pub fn cluster(
         })
         .filter(|g| g.len() >= s.min_person_faces.max(1))
         .collect();
+    let mut taken = vec![false; n];
+    for &i in finals.iter().flatten() {
+        taken[i] = true;
+    }
     // 5. Few-photo people: what is left pairs up where it is unambiguous.
     finals.extend(few_photo_people(&input, &all, &taken, &rules, s));
     finals.sort_by_key(|g| g[0]);
@@ -291,7 +291,8 @@ fn few_photo_people(
         return Vec::new();
     }
     let n = taken.len();
-    let free = |i: usize| !taken[i] && !input.weak[i];
+    // A face the user placed is its person's business (incremental matching), not a pair's.
+    let free = |i: usize| !taken[i] && !input.weak[i] && input.owner(i).is_none();
     let nearest: Vec<Option<(usize, f32)>> = (0..n)
         .map(|i| {
             if !free(i) {

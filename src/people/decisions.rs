@@ -207,6 +207,14 @@ pub(crate) fn pin_into(w: &Writer<'_>, to: i64, faces: &[FaceState]) -> Result<V
         .collect();
     let ids: Vec<i64> = faces.iter().map(|f| f.face_id).collect();
     let different: Vec<(i64, i64)> = w.different_pairs_of(&ids)?;
+    if let Some((a, b)) = different
+        .iter()
+        .find(|(a, b)| ids.contains(a) && ids.contains(b))
+    {
+        return Err(Error::Invalid(format!(
+            "faces {a} and {b} were marked different people; they cannot both be person {to}"
+        )));
+    }
     let mut changes: Vec<FaceBefore> = Vec::new();
     let mut seen_photos: HashSet<i64> = HashSet::new();
     for f in faces {
@@ -550,9 +558,16 @@ pub fn pair(store: &mut Store, a: i64, b: i64, same: bool) -> Result<i64> {
     })
 }
 
+/// `ids` without repeats, in their order (a face named twice is one face).
+fn distinct(ids: &[i64]) -> Vec<i64> {
+    let mut seen = HashSet::new();
+    ids.iter().copied().filter(|i| seen.insert(*i)).collect()
+}
+
 /// Move several faces to a person as one decision (one undo step). Clears earlier "not this
 /// person" answers for those faces and that person.
 pub fn move_faces(store: &mut Store, face_ids: &[i64], person_id: i64) -> Result<i64> {
+    let face_ids = &distinct(face_ids);
     if face_ids.is_empty() {
         return Err(Error::Invalid("no faces to move".into()));
     }
@@ -584,6 +599,7 @@ pub fn move_faces(store: &mut Store, face_ids: &[i64], person_id: i64) -> Result
 /// "Not this person" for several faces as one decision: each leaves its person and never
 /// returns to it.
 pub fn reject_faces(store: &mut Store, face_ids: &[i64]) -> Result<i64> {
+    let face_ids = &distinct(face_ids);
     if face_ids.is_empty() {
         return Err(Error::Invalid("no faces to take out".into()));
     }
@@ -617,6 +633,7 @@ pub fn reject_faces(store: &mut Store, face_ids: &[i64]) -> Result<i64> {
 /// ignored face leaves its person and is never clustered, suggested or listed as ungrouped,
 /// through every re-scan and re-cluster. One decision, undone as one step.
 pub fn ignore(store: &mut Store, face_ids: &[i64], ignored: bool) -> Result<i64> {
+    let face_ids = &distinct(face_ids);
     if face_ids.is_empty() {
         return Err(Error::Invalid("no faces given".into()));
     }

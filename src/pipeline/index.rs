@@ -1176,8 +1176,8 @@ fn regions_unread(row: &crate::store::PhotoRow, photo: &Path) -> bool {
 
 /// Store the faces of a (re)processed photo. Faces that overlap an existing face of the photo
 /// keep that face's id, so names and decisions attached to it survive an edit of the file.
-/// Faces the user drew, placed in a person, or another program named stay even when nothing
-/// matches them now.
+/// Faces the user drew, placed in a person or ignored, or another program named, stay even when
+/// nothing matches them now.
 /// Returns the id of each of `faces`.
 fn replace_faces(
     w: &Writer<'_>,
@@ -1219,7 +1219,7 @@ fn replace_faces(
         if !used
             && o.source == FaceSource::Detected
             && w.face_state(o.id)?
-                .is_none_or(|s| s.assigned_by != Some(crate::store::Assigner::User))
+                .is_none_or(|s| s.assigned_by != Some(crate::store::Assigner::User) && !s.ignored)
         {
             stale.push(o.id);
         }

@@ -267,6 +267,12 @@ impl Runtime {
                     self.suggestions = None;
                     self.pairs = None;
                     self.send(Job::Refresh);
+                    // The scan's re-grouping changed who is ungrouped: a stale pick would move
+                    // faces out of the people they just joined.
+                    if self.ungrouped.is_some() {
+                        self.views.ungrouped_selected.clear();
+                        self.send(Job::Ungrouped);
+                    }
                 }
                 Event::PersonFaces(id, faces) => self.person_faces = Some((id, faces)),
                 Event::Suggestions(s) => {
