@@ -255,3 +255,25 @@ fn one_moved_face_does_not_drag_its_look_alikes_into_another_person() {
         }
     }
 }
+
+#[test]
+fn undo_never_puts_two_faces_of_one_photo_in_one_person() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&tmp.path().join("l.db")).unwrap();
+    let per = 6;
+    let ids = build(&mut store, per, 0);
+    recluster(&mut store, Mode::Full);
+    // Faces 0 and `per` share a photo. Face 0 is confirmed in its person, then ignored.
+    let (a, b) = (ids[0], ids[per]);
+    let pa = person_of(&store, a).unwrap();
+    people::name(&mut store, pa, Some("Ann")).unwrap();
+    people::ignore(&mut store, &[a], true).unwrap();
+    // Meanwhile the machine puts the other face of that photo into Ann.
+    store
+        .write(|w| w.assign_faces(&[(b, Some(pa), Some(likeness::store::Assigner::Machine))]))
+        .unwrap();
+    // Undoing the ignore brings face 0 back to Ann; the other face of its photo leaves.
+    people::undo(&mut store).unwrap();
+    assert_eq!(person_of(&store, a), Some(pa));
+    assert_ne!(person_of(&store, b), Some(pa));
+}

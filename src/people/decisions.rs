@@ -265,9 +265,25 @@ fn restore_faces(w: &Writer<'_>, faces: &[FaceBefore]) -> Result<()> {
         .rev()
         .map(|f| (f.face, f.person, f.by))
         .collect();
+    let restored: HashSet<i64> = faces.iter().map(|f| f.face).collect();
     for f in faces {
         if let Some(p) = f.person {
             ensure_exists(w, p)?;
+            // Since the decision, clustering may have put another face of this face's photo
+            // into that person: it leaves, as it would for any decision (one face per photo).
+            if let Some(photo) = w.face_state(f.face)?.map(|s| s.photo_id) {
+                let clash: Vec<_> = w
+                    .person_face_states(p)?
+                    .into_iter()
+                    .filter(|c| {
+                        c.photo_id == photo
+                            && !restored.contains(&c.face_id)
+                            && c.assigned_by != Some(Assigner::User)
+                    })
+                    .map(|c| (c.face_id, None, None))
+                    .collect();
+                w.assign_faces(&clash)?;
+            }
         }
     }
     w.assign_faces(&rows)
