@@ -7,17 +7,7 @@ use std::path::Path;
 use std::process::Command;
 
 fn likeness(db: &Path, args: &[&str]) -> serde_json::Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_likeness"))
-        .args(["--json", "--db", db.to_str().unwrap()])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "likeness {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    common::cli(db, args)
 }
 
 fn ids(v: &serde_json::Value) -> Vec<i64> {

@@ -42,17 +42,7 @@ fn exiftool(args: &[&str]) -> String {
 }
 
 fn likeness(db: &Path, args: &[&str]) -> serde_json::Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_likeness"))
-        .args(["--json", "--db", db.to_str().unwrap()])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "likeness {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    common::cli(db, args)
 }
 
 /// The orientation whose application undoes `o` (the stored pixels of a photo shown upright).

@@ -110,6 +110,35 @@ pub fn read(photo: &Path, bytes: &[u8]) -> Result<Option<Found>, String> {
         }))
 }
 
+/// The first bytes of a file: enough for a JPEG's metadata segments (APP1 XMP is at most 64 KB,
+/// after EXIF with its thumbnail), so looking for regions need not read the whole photo.
+pub fn head(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(256 << 10);
+    std::fs::File::open(path)?
+        .take(256 << 10)
+        .read_to_end(&mut head)?;
+    Ok(head)
+}
+
+/// Whether [`head`] holds all the XMP a photo can have (a JPEG's is in its first segments;
+/// other formats may keep it anywhere).
+pub fn head_is_enough(head: &[u8]) -> bool {
+    head.starts_with(&[0xFF, 0xD8])
+}
+
+/// [`read`] for a photo on disk, reading only what its XMP needs.
+pub fn read_file(photo: &Path) -> Result<Option<Found>, String> {
+    let head =
+        head(photo).map_err(|e| format!("cannot read the photo {}: {e}", photo.display()))?;
+    if head_is_enough(&head) {
+        return read(photo, &head);
+    }
+    let bytes = std::fs::read(photo)
+        .map_err(|e| format!("cannot read the photo {}: {e}", photo.display()))?;
+    read(photo, &bytes)
+}
+
 /// The XMP packet inside a photo: through `image`'s decoders for JPEG (APP1), PNG (iTXt),
 /// TIFF (tag 700) and WebP ("XMP " chunk); for HEIF/AVIF and anything else by scanning for
 /// the packet (the XMP specification's fallback: HEIF stores it uncompressed as a `mime`

@@ -157,9 +157,7 @@ fn write_one(
     };
     let before = sidecar::signature(photo);
     // What readers see now: the first sidecar with regions, else the photo's own.
-    let bytes = std::fs::read(photo)
-        .map_err(|e| format!("cannot read the photo {}: {e}", photo.display()))?;
-    let seen = sidecar::read(photo, &bytes)?;
+    let seen = sidecar::read_file(photo)?;
     let seen_in = seen
         .as_ref()
         .filter(|f| f.from != "embedded")

@@ -605,29 +605,29 @@ fn read_and_decode(
                 error: Some(format!("face regions not read: {error}")),
             })
         };
-        let head =
-            timed(&timers.read, || read_head(&w.entry.path)).map_err(|e| unread(e.to_string()))?;
-        if head.starts_with(&[0xFF, 0xD8]) {
-            let r = timed(&timers.read, || RegionsIn::read(&w.entry.path, &head));
-            if r.found.is_none() {
-                return Err(Box::new(Op::RegionsRead {
-                    photo_id,
-                    path: path_str(&w.entry.path),
-                    sig: Some(r.sig),
-                    error: r.error,
-                }));
-            }
-        }
-        let bytes = timed(&timers.read, || std::fs::read(&w.entry.path))
-            .map_err(|e| unread(e.to_string()))?;
-        let r = timed(&timers.read, || RegionsIn::read(&w.entry.path, &bytes));
-        if r.found.is_none() {
-            return Err(Box::new(Op::RegionsRead {
+        let none_found = |r: RegionsIn| {
+            Box::new(Op::RegionsRead {
                 photo_id,
                 path: path_str(&w.entry.path),
                 sig: Some(r.sig),
                 error: r.error,
-            }));
+            })
+        };
+        let head = timed(&timers.read, || sidecar::head(&w.entry.path))
+            .map_err(|e| unread(e.to_string()))?;
+        let mut from_head = sidecar::head_is_enough(&head)
+            .then(|| timed(&timers.read, || RegionsIn::read(&w.entry.path, &head)));
+        if let Some(r) = from_head.take_if(|r| r.found.is_none()) {
+            return Err(none_found(r));
+        }
+        let bytes = timed(&timers.read, || std::fs::read(&w.entry.path))
+            .map_err(|e| unread(e.to_string()))?;
+        let r = match from_head {
+            Some(r) => r,
+            None => timed(&timers.read, || RegionsIn::read(&w.entry.path, &bytes)),
+        };
+        if r.found.is_none() {
+            return Err(none_found(r));
         }
         let decoded = timed(&timers.decode, || {
             decode::decode_guarded(&w.entry.path, &bytes, settings::WORK_MAX_SIDE)
@@ -1149,17 +1149,6 @@ fn region_error(
         reason: error.to_string(),
     });
     Ok(())
-}
-
-/// The first bytes of a file: enough for a JPEG's metadata segments (APP1 XMP is at most 64 KB,
-/// after EXIF with its thumbnail).
-fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    let mut head = Vec::with_capacity(256 << 10);
-    std::fs::File::open(path)?
-        .take(256 << 10)
-        .read_to_end(&mut head)?;
-    Ok(head)
 }
 
 /// Whether the face regions of an unchanged, indexed photo are to be read: never read yet

@@ -19,6 +19,21 @@ pub fn shared_data(test: &str) -> Option<PathBuf> {
     }
 }
 
+/// Run `likeness --json --db DB ARGS...`, which must succeed; its JSON.
+pub fn cli(db: &Path, args: &[&str]) -> serde_json::Value {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_likeness"))
+        .args(["--json", "--db", db.to_str().unwrap()])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "likeness {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// SHA-256 of every file under `dir`, sorted by path: proof that a scan modified nothing.
 pub fn fingerprint_tree(dir: &Path) -> Vec<(PathBuf, String)> {
     let mut out: Vec<(PathBuf, String)> = walkdir::WalkDir::new(dir)
