@@ -2,7 +2,8 @@
 //! headless by egui_kittest, measured as the CPU time of one egui pass plus tessellation (what the
 //! UI thread does per frame; the GPU upload/draw is not included).
 //!
-//! 1. The people grid of a synthetic library with 20,000 faces (2,000 people), scrolling.
+//! 1. A synthetic library of 200,000 faces: 20,000 people (one of 5,000 faces) and 20,000
+//!    faces in nobody; the people grid, the ungrouped view and the big person's view, scrolling.
 //! 2. The library view while a real scan runs (LFW images from `../shared/data`, skipped with a
 //!    message when absent).
 //!
@@ -35,16 +36,20 @@ fn thumb(i: usize) -> Vec<u8> {
     out
 }
 
-/// A library with `faces` faces in as many photos, grouped 10 per person, every 10th named.
-fn synthetic(db: &Path, faces: usize) {
+/// A library with `faces` faces in as many photos: the first `big` faces are one person, then
+/// `people - 1` people share the faces up to `faces - ungrouped` (every 10th named), and the
+/// last `ungrouped` faces are in nobody. Vectors are the active embedder's (unit length).
+fn synthetic(db: &Path, faces: usize, people: usize, big: usize, ungrouped: usize) -> i64 {
     let mut store = Store::open(db).expect("open");
     let thumbs: Vec<Vec<u8>> = (0..16).map(thumb).collect();
-    let per_person = 10;
+    let model = likeness::vision::models::DEFAULT_EMBEDDER;
+    let mut big_id = 0;
     store
         .write(|w| {
+            w.set_active_embedder(model.id())?;
             let mut face_ids = Vec::with_capacity(faces);
             for i in 0..faces {
-                let path = format!("/synthetic/{:05}.jpg", i);
+                let path = format!("/synthetic/{:06}.jpg", i);
                 let id = w.upsert_photo(&PhotoFacts {
                     path: &path,
                     size: 1000,
@@ -60,21 +65,34 @@ fn synthetic(db: &Path, faces: usize) {
                     orientation: None,
                     xmp_sig: None,
                 })?;
+                let mut v: Vec<f32> = (0..model.dims)
+                    .map(|k| (((i * 31 + k * 7) % 97) as f32 / 97.0) - 0.5)
+                    .collect();
+                let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+                v.iter_mut().for_each(|x| *x /= norm);
                 let f = NewFace {
                     bbox: [100.0, 100.0, 200.0, 220.0],
                     landmarks: [[0.0; 2]; 5],
                     score: 0.99,
                     thumb: thumbs[i % thumbs.len()].clone(),
-                    embedding: (0..128)
-                        .map(|k| ((i * 31 + k) % 97) as f32 / 97.0)
-                        .collect(),
+                    embedding: v,
                     source: Default::default(),
                 };
-                face_ids.push(w.insert_face(id, &f, "dlib_resnet_v1")?);
+                face_ids.push(w.insert_face(id, &f, model.id())?);
             }
-            let mut rows = Vec::with_capacity(faces);
-            for (p, chunk) in face_ids.chunks(per_person).enumerate() {
-                let name = (p % 10 == 0).then(|| format!("Person {p:04}"));
+            let placed = faces - ungrouped;
+            let mut rows = Vec::with_capacity(placed);
+            let first = w.create_person(Some("Everyday"), Assigner::User)?;
+            big_id = first;
+            for &f in &face_ids[..big] {
+                rows.push((f, Some(first), Some(Assigner::Machine)));
+            }
+            let rest = &face_ids[big..placed];
+            let others = people.saturating_sub(1).max(1);
+            let bounds = |p: usize| p * rest.len() / others;
+            for p in 0..others {
+                let chunk = &rest[bounds(p)..bounds(p + 1)];
+                let name = (p % 10 == 0).then(|| format!("Person {p:05}"));
                 let person = w.create_person(name.as_deref(), Assigner::Machine)?;
                 for &f in chunk {
                     rows.push((f, Some(person), Some(Assigner::Machine)));
@@ -84,6 +102,7 @@ fn synthetic(db: &Path, faces: usize) {
             Ok(())
         })
         .expect("synthetic library");
+    big_id
 }
 
 fn harness(db: &Path) -> Harness<'static, App> {
@@ -126,35 +145,12 @@ fn wait(h: &mut Harness<'static, App>, secs: u64, cond: impl Fn(&App) -> bool) {
     }
 }
 
-fn people_grid(faces: usize) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join("bench.db");
-    let t = Instant::now();
-    synthetic(&db, faces);
-    println!(
-        "synthetic library: {faces} faces in {:.1} s",
-        t.elapsed().as_secs_f64()
-    );
-    let mut h = harness(&db);
-    wait(&mut h, 60, |a| {
-        a.runtime()
-            .and_then(|r| r.library.as_ref())
-            .is_some_and(|l| !l.people.is_empty())
-    });
-    let people = h
-        .state()
-        .runtime()
-        .and_then(|r| r.library.as_ref())
-        .map_or(0, |l| l.people.len());
-    println!("people in the grid: {people}");
-    h.state_mut().command(Command::Show(View::People));
-    for _ in 0..5 {
-        h.step();
-    }
-    h.hover_at(egui::pos2(640.0, 400.0));
+/// Scroll the shown view: three rows a frame down, then back up, so new rows and thumbnails
+/// come all the time.
+fn scroll(h: &mut Harness<'static, App>, frames: usize) -> Vec<Duration> {
+    h.hover_at(egui::pos2(640.0, 450.0));
     let mut times = Vec::new();
-    for i in 0..600 {
-        // Scroll down three rows a frame, then back up: new rows and thumbnails all the time.
+    for i in 0..frames {
         let dy = if (i / 200) % 2 == 0 { -60.0 } else { 60.0 };
         h.event(egui::Event::MouseWheel {
             unit: egui::MouseWheelUnit::Point,
@@ -163,12 +159,71 @@ fn people_grid(faces: usize) {
             modifiers: egui::Modifiers::NONE,
             source: egui::MouseWheelSource::Wheel,
         });
-        times.push(frame(&mut h));
+        times.push(frame(h));
         std::thread::sleep(Duration::from_millis(4));
     }
+    times
+}
+
+fn library_views(faces: usize, people: usize, big: usize, ungrouped: usize) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("bench.db");
+    let t = Instant::now();
+    let big_id = synthetic(&db, faces, people, big, ungrouped);
+    println!(
+        "synthetic library: {faces} faces, {people} people (one of {big} faces), {ungrouped} ungrouped, in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let mut h = harness(&db);
+    wait(&mut h, 120, |a| {
+        a.runtime()
+            .and_then(|r| r.library.as_ref())
+            .is_some_and(|l| !l.people.is_empty())
+    });
+    let shown = h
+        .state()
+        .runtime()
+        .and_then(|r| r.library.as_ref())
+        .map_or(0, |l| l.people.len());
+    println!("people in the grid: {shown}");
+
+    h.state_mut().command(Command::Show(View::People));
+    for _ in 0..5 {
+        h.step();
+    }
+    let times = scroll(&mut h, 600);
     let up = h.state().runtime().map_or(0, |r| r.thumbs.uploads);
     println!("thumbnails uploaded while scrolling: {up}");
-    report(&format!("people grid, {faces} faces, scrolling"), times);
+    report(
+        &format!("people grid, {faces} faces / {people} people, scrolling"),
+        times,
+    );
+
+    h.state_mut().command(Command::Show(View::Ungrouped));
+    wait(&mut h, 120, |a| {
+        a.runtime().is_some_and(|r| r.ungrouped.is_some())
+    });
+    let listed = h
+        .state()
+        .runtime()
+        .and_then(|r| r.ungrouped.as_ref())
+        .map_or(0, |u| u.1);
+    let times = scroll(&mut h, 600);
+    report(&format!("ungrouped view, {listed} faces, scrolling"), times);
+
+    h.state_mut().command(Command::OpenPerson(big_id));
+    wait(&mut h, 120, |a| {
+        a.runtime()
+            .and_then(|r| r.person_faces.as_ref())
+            .is_some_and(|(id, f)| *id == big_id && !f.is_empty())
+    });
+    let n = h
+        .state()
+        .runtime()
+        .and_then(|r| r.person_faces.as_ref())
+        .map_or(0, |(_, f)| f.len());
+    let times = scroll(&mut h, 600);
+    report(&format!("person view, {n} faces, scrolling"), times);
 }
 
 fn during_scan(n: usize) {
@@ -228,6 +283,7 @@ fn during_scan(n: usize) {
 }
 
 fn main() {
-    people_grid(env_usize("LIKENESS_BENCH_FACES", 20_000));
+    let faces = env_usize("LIKENESS_BENCH_FACES", 200_000);
+    library_views(faces, faces / 10, 5_000.min(faces / 4), faces / 10);
     during_scan(env_usize("LIKENESS_BENCH_SCAN", 200));
 }

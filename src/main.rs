@@ -244,6 +244,15 @@ enum BenchCommand {
         #[arg(long)]
         min_points: Option<usize>,
     },
+    /// New faces meet a clustered library: the last N rows of a float32 [N, D] .npy join the
+    /// people given by an int64 labels .npy for the others (`benches/scale.sh`).
+    Assign {
+        embeddings: PathBuf,
+        labels: PathBuf,
+        /// How many of the last rows are new.
+        #[arg(long, default_value_t = 1000)]
+        new: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -463,5 +472,13 @@ fn run(cli: Cli) -> Result<()> {
                     min_points,
                 },
         } => people::bench_cluster(&ctx, &embeddings, eps, min_points),
+        Command::Bench {
+            what:
+                BenchCommand::Assign {
+                    embeddings,
+                    labels,
+                    new,
+                },
+        } => people::bench_assign(&ctx, &embeddings, &labels, new),
     }
 }

@@ -288,6 +288,26 @@ pub fn bench_cluster(
     Ok(())
 }
 
+/// `likeness bench assign EMBEDDINGS.npy LABELS.npy [--new N]`
+pub fn bench_assign(ctx: &Ctx, file: &Path, labels: &Path, new: usize) -> Result<()> {
+    let points = bench::read_npy(file)?;
+    let labels = bench::read_npy_labels(labels)?;
+    let spec = models::EMBEDDERS
+        .iter()
+        .find(|e| e.dims == points.dim())
+        .unwrap_or(models::DEFAULT_EMBEDDER);
+    let s = ClusterSettings::for_model(spec);
+    let r = bench::bench_assign(&points, &labels, new, &s, &CancelToken::new())?;
+    ctx.emit(serde_json::to_value(&r)?, || {
+        format!(
+            "{} new faces into {} faces / {} people: {:.3} s (means {:.3}, match {:.3}, cluster {:.3}); {} matched ({} to their own person), {} new groups from {} faces clustered, {} unassigned; peak {:.0} MB",
+            r.new, r.faces, r.people, r.seconds, r.seconds_means, r.seconds_match, r.seconds_cluster,
+            r.matched, r.matched_correct, r.new_groups, r.reclustered, r.unassigned, r.peak_rss_mb
+        )
+    });
+    Ok(())
+}
+
 /// `likeness bench photos LABELS OUT [--count N --megapixels M --seed S]`
 pub fn bench_photos(
     ctx: &Ctx,

@@ -6,7 +6,9 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use super::{cluster, ClusterSettings, Input, Points};
+use std::collections::HashMap;
+
+use super::{assign, cluster, ClusterSettings, Input, Points};
 use crate::error::{Error, Result};
 use crate::progress::{CancelToken, Progress};
 
@@ -29,9 +31,9 @@ pub struct BenchReport {
     pub min_points: usize,
 }
 
-/// Read a little-endian float32, C-order, 2-D `.npy` file.
-pub fn read_npy(path: &Path) -> Result<Points> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+/// A `.npy` file's element type (`descr`), shape and data bytes (C order only).
+fn read_npy_raw(path: &Path) -> Result<(String, Vec<usize>, Vec<u8>)> {
+    let mut bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let bad = |m: &str| Error::Invalid(format!("{}: {m}", path.display()));
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
         return Err(bad("not a .npy file"));
@@ -46,9 +48,15 @@ pub fn read_npy(path: &Path) -> Result<Points> {
     };
     let header = std::str::from_utf8(bytes.get(start..start + hlen).ok_or_else(|| bad("short"))?)
         .map_err(|_| bad("header is not text"))?;
-    if !header.contains("'descr': '<f4'") || header.contains("'fortran_order': True") {
-        return Err(bad("expected a little-endian float32 C-order array"));
+    if header.contains("'fortran_order': True") {
+        return Err(bad("expected a C-order array"));
     }
+    let descr = header
+        .split("'descr':")
+        .nth(1)
+        .and_then(|s| s.split('\'').nth(1))
+        .ok_or_else(|| bad("no descr"))?
+        .to_string();
     let shape = header
         .split("'shape':")
         .nth(1)
@@ -61,10 +69,20 @@ pub fn read_npy(path: &Path) -> Result<Points> {
         .filter(|t| !t.is_empty())
         .map(|t| t.parse().map_err(|_| bad("bad shape")))
         .collect::<Result<_>>()?;
+    bytes.drain(..start + hlen);
+    Ok((descr, dims, bytes))
+}
+
+/// Read a little-endian float32, C-order, 2-D `.npy` file.
+pub fn read_npy(path: &Path) -> Result<Points> {
+    let (descr, dims, data) = read_npy_raw(path)?;
+    let bad = |m: &str| Error::Invalid(format!("{}: {m}", path.display()));
+    if descr != "<f4" {
+        return Err(bad("expected a little-endian float32 C-order array"));
+    }
     let [n, d] = dims[..] else {
         return Err(bad("expected a 2-D array"));
     };
-    let data = &bytes[start + hlen..];
     if data.len() != n * d * 4 {
         return Err(bad("data size does not match the shape"));
     }
@@ -73,6 +91,21 @@ pub fn read_npy(path: &Path) -> Result<Points> {
         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
         .collect();
     Points::new(d, v)
+}
+
+/// Read a little-endian int64, 1-D `.npy` file (labels).
+pub fn read_npy_labels(path: &Path) -> Result<Vec<i64>> {
+    let (descr, dims, data) = read_npy_raw(path)?;
+    if descr != "<i8" || dims.len() != 1 || data.len() != dims[0] * 8 {
+        return Err(Error::Invalid(format!(
+            "{}: expected a 1-D little-endian int64 array",
+            path.display()
+        )));
+    }
+    Ok(data
+        .chunks_exact(8)
+        .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")))
+        .collect())
 }
 
 /// Peak resident memory of this process in MB (0 where the platform does not say).
@@ -118,6 +151,127 @@ pub fn bench(points: &Points, s: &ClusterSettings, cancel: &CancelToken) -> Resu
         dbscan_noise: c.dbscan_noise,
         eps: s.eps,
         min_points: s.min_points,
+    })
+}
+
+/// `likeness bench assign` (field names are a command-line contract).
+#[derive(Debug, Clone, Serialize)]
+pub struct AssignReport {
+    /// Faces the library already had, and its people (labels with 2+ faces).
+    pub faces: usize,
+    pub people: usize,
+    /// Faces added.
+    pub new: usize,
+    /// All of it: person means, matching, local clustering (the vectors already in memory).
+    pub seconds: f64,
+    pub seconds_means: f64,
+    pub seconds_match: f64,
+    pub seconds_cluster: f64,
+    /// New faces that joined an existing person, and of those, the person of their label.
+    pub matched: usize,
+    pub matched_correct: usize,
+    /// Faces given to the local clustering, and the groups it made that hold a new face.
+    pub reclustered: usize,
+    pub new_groups: usize,
+    /// New faces still in nobody.
+    pub unassigned: usize,
+    pub peak_rss_mb: f64,
+}
+
+/// A library whose people are the labels of all but the last `new` rows (labels with fewer
+/// than the settings' `min_person_faces` faces are unplaced faces) receives the last `new`
+/// rows, as an incremental `cluster` would place them (each face its own photo).
+pub fn bench_assign(
+    points: &Points,
+    labels: &[i64],
+    new: usize,
+    s: &ClusterSettings,
+    cancel: &CancelToken,
+) -> Result<AssignReport> {
+    let n = points.len();
+    if labels.len() != n || new > n {
+        return Err(Error::Invalid(format!(
+            "{n} vectors, {} labels, {new} new: the labels must be one per vector",
+            labels.len()
+        )));
+    }
+    let known = n - new;
+    let mut members: HashMap<i64, Vec<usize>> = HashMap::new();
+    for (i, &l) in labels[..known].iter().enumerate() {
+        members.entry(l).or_default().push(i);
+    }
+    members.retain(|_, m| m.len() >= s.min_person_faces.max(2));
+    let mut person: Vec<Option<i64>> = vec![None; n];
+    for (p, m) in &members {
+        for &i in m {
+            person[i] = Some(*p);
+        }
+    }
+    let t0 = Instant::now();
+    let means = assign::PersonMeans::new(points, &members)?;
+    let seconds_means = t0.elapsed().as_secs_f64();
+    let rows: Vec<usize> = (known..n).collect();
+    let t = s.match_distance.min(s.linkage_threshold.max(0.0));
+    let offers = assign::match_offers(&points.subset(&rows), points, &members, &means, t, cancel)?;
+    let (mut matched, mut matched_correct) = (0, 0);
+    for (_, q, p) in offers {
+        person[rows[q]] = Some(p);
+        matched += 1;
+        matched_correct += usize::from(labels[rows[q]] == p);
+    }
+    let seconds_match = t0.elapsed().as_secs_f64() - seconds_means;
+    let left: Vec<usize> = rows
+        .iter()
+        .copied()
+        .filter(|&i| person[i].is_none())
+        .collect();
+    let free: Vec<usize> = (0..n).filter(|&i| person[i].is_none()).collect();
+    let radius = s.eps.max(s.linkage_threshold);
+    let local = assign::neighbourhood(points, &left, &free, radius, 1, cancel)?;
+    let sub = points.subset(&local);
+    let photo: Vec<i64> = local.iter().map(|&i| i as i64).collect();
+    let weak = vec![false; local.len()];
+    let c = cluster(
+        Input {
+            points: &sub,
+            photo: &photo,
+            weak: &weak,
+            must: &[],
+            cannot: &[],
+            owner: &[],
+            forbidden: &[],
+        },
+        s,
+        cancel,
+        &Progress::default(),
+    )?;
+    let mut groups = std::collections::HashSet::new();
+    let mut unassigned = 0;
+    for (k, &i) in local.iter().enumerate() {
+        if i >= known {
+            match c.labels[k] {
+                Some(g) => {
+                    groups.insert(g);
+                }
+                None => unassigned += 1,
+            }
+        }
+    }
+    let seconds = t0.elapsed().as_secs_f64();
+    Ok(AssignReport {
+        faces: known,
+        people: members.len(),
+        new,
+        seconds,
+        seconds_means,
+        seconds_match,
+        seconds_cluster: seconds - seconds_means - seconds_match,
+        matched,
+        matched_correct,
+        reclustered: local.len(),
+        new_groups: groups.len(),
+        unassigned,
+        peak_rss_mb: peak_rss_mb(),
     })
 }
 

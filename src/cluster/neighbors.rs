@@ -127,11 +127,13 @@ pub fn dist(a: &[f32], b: &[f32]) -> f32 {
 /// as `(index, distance)`, sorted by index. Strictly closer, as linfa's region queries.
 pub type Neighbourhoods = Vec<Vec<(u32, f32)>>;
 
-/// Rows per block: 256 x 128 f32 is 128 KB, which stays in L2 while a column block streams.
-const BLOCK: usize = 256;
-
-/// Columns per GEMM call: bounds the scratch matrix to 256 x 8192 f32 (8 MB) per thread.
-const COLS: usize = 8192;
+/// Rows per block and columns per GEMM call (a 2 MB scratch matrix per thread). Each call packs
+/// its columns again, so taller blocks pack less; the scratch matrix is scanned right after
+/// the GEMM wrote it. Measured on 100k synthetic 192-d vectors (`benches/scale.sh`), search
+/// seconds: 256 x 8192: 8.8; 256 x 1024: 7.6; 512 x 512: 5.6; 512 x 1024: 5.3; 1024 x 1024: 5.7;
+/// 2048 x 256: 5.7.
+const BLOCK: usize = 512;
+const COLS: usize = 1024;
 
 /// Exact radius neighbourhoods of all points (see the module doc).
 pub fn radius_neighbours(p: &Points, radius: f32, cancel: &CancelToken) -> Result<Neighbourhoods> {
@@ -144,35 +146,40 @@ pub fn radius_neighbours(p: &Points, radius: f32, cancel: &CancelToken) -> Resul
     // In high dimension, a first pass on the leading principal components (a contraction, so
     // it never drops a true neighbour) costs a quarter of the GEMM; only pairs it keeps get the
     // exact distance. Without it, the GEMM runs on the full vectors.
-    let head = (p.dim >= 4 * FILTER_DIM && n >= FILTER_MIN_POINTS).then(|| pca_head(p, FILTER_DIM));
+    let head = if p.dim >= 4 * FILTER_MIN_DIM && n >= FILTER_MIN_POINTS {
+        pca_head(p, p.dim / 4)
+    } else {
+        None
+    };
     let q = head.as_ref().unwrap_or(p);
     // Each block row pairs with itself and every later block: each pair is computed once.
     let found: Vec<Vec<(u32, u32, f32)>> = (0..nblocks)
         .into_par_iter()
-        .map(|bi| {
-            if cancel.is_cancelled() {
-                return Vec::new();
-            }
-            let i0 = bi * BLOCK;
-            let i1 = (i0 + BLOCK).min(n);
-            let rows = i1 - i0;
-            let mut g = vec![0.0f32; rows * COLS];
-            let mut out = Vec::new();
-            // Columns from this block's first row on, in chunks that keep `g` small.
-            for j0 in (i0..n).step_by(COLS) {
-                let cols = (n - j0).min(COLS);
-                gemm_abt(q, i0, rows, j0, cols, &mut g[..rows * cols]);
-                let nj = &q.norms[j0..j0 + cols];
-                for a in 0..rows {
-                    let i = i0 + a;
-                    let gi = &g[a * cols..(a + 1) * cols];
-                    let ni = q.norms[i];
-                    // Each pair once, j > i; j == i is added for every point below.
-                    let skip = (i + 1).saturating_sub(j0).min(cols);
-                    for (c, (&gij, &nj)) in gi.iter().zip(nj).enumerate().skip(skip) {
-                        let d2 = ni + nj - 2.0 * gij;
-                        if d2 < r2 + slack {
-                            let j = j0 + c;
+        // One scratch matrix per worker, not per block (fresh memory is zeroed by the kernel).
+        .map_init(
+            || vec![0.0f32; BLOCK * COLS],
+            |g, bi| {
+                if cancel.is_cancelled() {
+                    return Vec::new();
+                }
+                let i0 = bi * BLOCK;
+                let i1 = (i0 + BLOCK).min(n);
+                let rows = i1 - i0;
+                let mut out = Vec::new();
+                // Columns from this block's first row on, in chunks that keep `g` small.
+                for j0 in (i0..n).step_by(COLS) {
+                    let cols = (n - j0).min(COLS);
+                    gemm_abt(q, i0, rows, j0, cols, &mut g[..rows * cols]);
+                    let nj = &q.norms[j0..j0 + cols];
+                    for a in 0..rows {
+                        let i = i0 + a;
+                        let gi = &g[a * cols..(a + 1) * cols];
+                        let ni = q.norms[i];
+                        // Each pair once, j > i; j == i is added for every point below.
+                        let skip = (i + 1).saturating_sub(j0).min(cols);
+                        within(&gi[skip..], &nj[skip..], r2 + slack - ni, |c, gij| {
+                            let j = j0 + skip + c;
+                            let d2 = ni + nj[skip + c] - 2.0 * gij;
                             let d2 = if head.is_some() || (d2 - r2).abs() <= slack {
                                 dist2(p.row(i), p.row(j))
                             } else {
@@ -181,12 +188,12 @@ pub fn radius_neighbours(p: &Points, radius: f32, cancel: &CancelToken) -> Resul
                             if d2 < r2 {
                                 out.push((i as u32, j as u32, d2.sqrt()));
                             }
-                        }
+                        });
                     }
                 }
-            }
-            out
-        })
+                out
+            },
+        )
         .collect();
     if cancel.is_cancelled() {
         return Err(Error::Cancelled);
@@ -215,18 +222,56 @@ pub fn radius_neighbours(p: &Points, radius: f32, cancel: &CancelToken) -> Resul
     Ok(lists)
 }
 
-/// Leading principal components used by the neighbour pre-filter: 32 of 128 keep ~80% of the
-/// variance of face descriptors, so few non-neighbours survive the first pass (measured 3.8% of
-/// LFW pairs pass at radius 0.52, against 1.3% true neighbours).
-const FILTER_DIM: usize = 32;
+/// Calls `hit(c, g[c])` for every column with `n[c] - 2·g[c] < t` (that is, for a row of norm
+/// `nᵢ`, distance² below `t + nᵢ`). Almost no column is a hit, so each run of 16 columns is
+/// first tested with a branch-free reduction the compiler turns into SIMD compares; measured
+/// this scan was most of the search's time when written as one branchy loop.
+#[inline]
+fn within(g: &[f32], n: &[f32], t: f32, mut hit: impl FnMut(usize, f32)) {
+    const RUN: usize = 16;
+    let (gc, nc) = (g.chunks_exact(RUN), n.chunks_exact(RUN));
+    let tail = gc.remainder().len();
+    for (k, (gs, ns)) in gc.zip(nc).enumerate() {
+        let mut any = false;
+        for m in 0..RUN {
+            any |= ns[m] - 2.0 * gs[m] < t;
+        }
+        if any {
+            for m in 0..RUN {
+                if ns[m] - 2.0 * gs[m] < t {
+                    hit(k * RUN + m, gs[m]);
+                }
+            }
+        }
+    }
+    let base = g.len() - tail;
+    for m in base..g.len() {
+        if n[m] - 2.0 * g[m] < t {
+            hit(m, g[m]);
+        }
+    }
+}
+
+/// The neighbour pre-filter runs on a quarter of the dimensions, the leading principal
+/// components: 32 of dlib's 128 keep ~80% of the variance (3.8% of LFW pairs pass at radius
+/// 0.52, against 1.3% true neighbours); 48 of MobileFaceNet's 192 keep 93% (its vectors span
+/// ~64 directions). On 100k synthetic MobileFaceNet-shaped vectors the search took 12.3 s with
+/// 32, 7.0 s with 48 and 7.6 s with 64 (`benches/scale.sh`). Below 16 it is not worth it.
+const FILTER_MIN_DIM: usize = 16;
+
+/// The filter is used only where its components hold at least this share of the variance:
+/// on isotropic vectors (a quarter of the dimensions hold a quarter of it) nearly every pair
+/// passes, and the exact re-checks cost several times the plain GEMM.
+const FILTER_MIN_VARIANCE: f64 = 0.6;
 
 /// Below this many points the full GEMM is cheap enough.
 const FILTER_MIN_POINTS: usize = 2048;
 
-/// The points projected on their `k` leading principal components (centred). Orthonormal
-/// projection: distances can only shrink. The covariance comes from at most 8,192 evenly
-/// spread rows, which is plenty to find the main directions.
-fn pca_head(p: &Points, k: usize) -> Points {
+/// The points projected on their `k` leading principal components (centred), if those hold
+/// `FILTER_MIN_VARIANCE` of the variance. Orthonormal projection: distances can only shrink.
+/// The covariance comes from at most 8,192 evenly spread rows, which is plenty to find the
+/// main directions.
+fn pca_head(p: &Points, k: usize) -> Option<Points> {
     let (n, d) = (p.len(), p.dim);
     let step = n.div_ceil(8192).max(1);
     let rows: Vec<usize> = (0..n).step_by(step).collect();
@@ -260,6 +305,15 @@ fn pca_head(p: &Points, k: usize) -> Points {
     let (vals, vecs) = jacobi_eigen(cov, d);
     let mut order: Vec<usize> = (0..d).collect();
     order.sort_by(|&a, &b| vals[b].total_cmp(&vals[a]));
+    let total: f64 = vals.iter().map(|v| v.max(0.0)).sum();
+    let kept: f64 = order[..k].iter().map(|&c| vals[c].max(0.0)).sum();
+    if total <= 0.0 || kept < FILTER_MIN_VARIANCE * total {
+        tracing::debug!(
+            "no neighbour pre-filter: {k} of {d} components hold {:.2}",
+            kept / total
+        );
+        return None;
+    }
     // Projection matrix d x k (row-major), and the projected mean to subtract.
     let proj: Vec<f32> = (0..d)
         .flat_map(|r| order[..k].iter().map(move |&c| (r, c)))
@@ -295,11 +349,11 @@ fn pca_head(p: &Points, k: usize) -> Points {
         }
     }
     let norms = out.chunks_exact(k).map(|r| dot(r, r)).collect();
-    Points {
+    Some(Points {
         dim: k,
         data: out,
         norms,
-    }
+    })
 }
 
 /// Eigen-decomposition of a symmetric `n x n` matrix (row-major) by cyclic Jacobi rotations:

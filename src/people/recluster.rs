@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::cluster::{self, mapping, neighbors, ClusterSettings, Points};
+use crate::cluster::{self, assign, mapping, ClusterSettings, Points};
 use crate::error::Result;
 use crate::progress::{CancelToken, Progress};
 use crate::store::{Assigner, ClusterFace, Store};
@@ -352,29 +352,20 @@ fn match_to_people(
         }
     }
     let t = s.match_distance.min(s.linkage_threshold.max(0.0));
-    let near = neighbors::cross_radius(
+    // People as the means of their faces first: only those that may be within `t` on average
+    // get the exact average (`cluster::assign`).
+    let means = assign::PersonMeans::new(points, &members)?;
+    let offers: Vec<(f32, usize, i64)> = assign::match_offers(
         &points.subset(&unassigned),
-        &points.subset(&assigned),
+        points,
+        &members,
+        &means,
         t,
         cancel,
-    )?;
-    let mut offers: Vec<(f32, usize, i64)> = Vec::new();
-    for (q, list) in near.iter().enumerate() {
-        let i = unassigned[q];
-        let people: HashSet<i64> = list
-            .iter()
-            .filter_map(|&(j, _)| new[assigned[j as usize]])
-            .collect();
-        let best = people
-            .into_iter()
-            .map(|p| (cluster::average_distance(points, i, &members[&p]), p))
-            .filter(|&(d, _)| d <= t)
-            .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        if let Some((d, p)) = best {
-            offers.push((d, i, p));
-        }
-    }
-    offers.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    )?
+    .into_iter()
+    .map(|(d, q, p)| (d, unassigned[q], p))
+    .collect();
     let mut photos: HashMap<i64, HashSet<i64>> = members
         .iter()
         .map(|(p, m)| (*p, m.iter().map(|&j| faces[j].photo_id).collect()))

@@ -105,6 +105,59 @@ fn centroid(p: &Points, rows: &[usize]) -> Vec<f32> {
     c
 }
 
+/// Average distance between the faces of two people (at most 64 of `a`'s faces, each against
+/// at most 512 of `b`'s).
+fn between(v: &View, a: i64, b: i64) -> f32 {
+    let (ma, mb) = (&v.members[&a], &v.members[&b]);
+    let step = ma.len().div_ceil(64).max(1);
+    let d = ma
+        .iter()
+        .step_by(step)
+        .map(|&i| cluster::average_distance(&v.points, i, mb) as f64)
+        .sum::<f64>()
+        / ma.iter().step_by(step).count().max(1) as f64;
+    d as f32
+}
+
+/// The people closest to `person` on average (`a` is `person`), closest first, up to `limit`:
+/// the person view's merge candidates. People are visited in order of the distance between
+/// their means, a lower bound of the average distance (the norm is convex; the bound is exact
+/// for people small enough that [`between`] reads all their faces), and the search stops when
+/// it passes the `limit`-th best average found: a few dozen averages, not one per person.
+pub fn closest_people(
+    store: &Store,
+    model_id: &str,
+    person: i64,
+    limit: usize,
+) -> Result<Vec<PeoplePair>> {
+    let v = view(store, model_id)?;
+    if limit == 0 || !v.members.contains_key(&person) {
+        return Ok(Vec::new());
+    }
+    let c = centroid(&v.points, &v.members[&person]);
+    let mut order: Vec<(f32, i64)> = v
+        .members
+        .iter()
+        .filter(|(&p, _)| p != person)
+        .map(|(&p, m)| (cluster::neighbors::dist(&c, &centroid(&v.points, m)), p))
+        .collect();
+    order.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
+    let mut out: Vec<PeoplePair> = Vec::new();
+    for (bound, b) in order {
+        if out.len() >= limit && bound > out[limit - 1].distance {
+            break;
+        }
+        out.push(PeoplePair {
+            a: person,
+            b,
+            distance: between(&v, person, b),
+        });
+        out.sort_by(|x, y| x.distance.total_cmp(&y.distance).then(x.b.cmp(&y.b)));
+        out.truncate(limit);
+    }
+    Ok(out)
+}
+
 /// Pairs of people that might be one person (average distance within
 /// `SIMILAR_PEOPLE_MAX_DISTANCE`), closest first. Pairs that appear together in a photo, or
 /// whose faces the user marked different, are proven distinct and left out.
@@ -160,20 +213,9 @@ pub fn similar_people(store: &Store, model_id: &str, limit: usize) -> Result<Vec
             if different.contains(&(a, b)) || together(a, b) {
                 continue;
             }
-            let (ma, mb) = (&v.members[&a], &v.members[&b]);
-            let step = ma.len().div_ceil(64).max(1);
-            let d = ma
-                .iter()
-                .step_by(step)
-                .map(|&i| cluster::average_distance(&v.points, i, mb) as f64)
-                .sum::<f64>()
-                / ma.iter().step_by(step).count().max(1) as f64;
-            if d as f32 <= t.similar_people_max {
-                out.push(PeoplePair {
-                    a,
-                    b,
-                    distance: d as f32,
-                });
+            let d = between(&v, a, b);
+            if d <= t.similar_people_max {
+                out.push(PeoplePair { a, b, distance: d });
             }
         }
     }

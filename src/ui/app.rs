@@ -115,6 +115,8 @@ pub struct Runtime {
     pub messages: Vec<Message>,
     pub commands: Vec<Command>,
     pub person_faces: Option<(i64, Vec<FaceCard>)>,
+    /// The merge candidates of the person shown: people closest first, with the distance.
+    pub closest: Option<(i64, Vec<(i64, f32)>)>,
     pub suggestions: Option<Vec<Suggestion>>,
     pub pairs: Option<Vec<UncertainPair>>,
     pub photos: Option<(Vec<i64>, Vec<PhotoCard>)>,
@@ -163,6 +165,7 @@ impl Runtime {
             messages: Vec::new(),
             commands: vec![Command::Refresh],
             person_faces: None,
+            closest: None,
             suggestions: None,
             pairs: None,
             photos: None,
@@ -275,6 +278,7 @@ impl Runtime {
                     }
                 }
                 Event::PersonFaces(id, faces) => self.person_faces = Some((id, faces)),
+                Event::ClosestPeople(id, near) => self.closest = Some((id, near)),
                 Event::Suggestions(s) => {
                     self.views.suggestion_index = 0;
                     self.suggestions = Some(s);

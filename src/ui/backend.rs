@@ -98,6 +98,21 @@ pub fn sort_people(people: &mut [PersonCard]) {
     });
 }
 
+/// The people closest to `person`, closest first, with the average distance between their
+/// faces: the person view's merge candidates.
+pub fn closest_people(store: &Store, person: i64) -> Result<Vec<(i64, f32)>, String> {
+    Ok(
+        people::closest_people(store, model_id(store)?, person, MERGE_CANDIDATES)
+            .map_err(s)?
+            .into_iter()
+            .map(|p| (p.b, p.distance))
+            .collect(),
+    )
+}
+
+/// How many people the person view lists by closeness before the rest by name.
+const MERGE_CANDIDATES: usize = 30;
+
 /// The faces of one person.
 pub fn person_faces(store: &Store, person: i64) -> Result<Vec<FaceCard>, String> {
     Ok(people::faces(store, person)

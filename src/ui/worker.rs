@@ -124,6 +124,8 @@ pub enum Event {
     Notice(String),
     ScanDone(ScanResult),
     PersonFaces(i64, Vec<FaceCard>),
+    /// The people closest to a person, with the average distance between their faces.
+    ClosestPeople(i64, Vec<(i64, f32)>),
     Suggestions(Vec<Suggestion>),
     Pairs(Vec<UncertainPair>),
     Photos(Vec<i64>, Vec<PhotoCard>),
@@ -289,6 +291,9 @@ impl Worker {
             Job::PersonFaces(id) => {
                 let faces = backend::person_faces(self.store()?, id)?;
                 self.emit(Event::PersonFaces(id, faces));
+                // After the faces, so that the view fills first: this reads every vector.
+                let near = backend::closest_people(self.store()?, id)?;
+                self.emit(Event::ClosestPeople(id, near));
             }
             Job::People(op) => {
                 let msg = backend::apply(self.store()?, &op)?;

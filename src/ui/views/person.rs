@@ -2,11 +2,13 @@
 //! the selection (not this person, move, split off) or on the person (rename, merge, hide).
 //! Every action is a decision of the people API and can be undone (Ctrl+Z).
 
+use std::collections::HashMap;
+
 use egui::{Key, Modifiers, RichText, Ui, Vec2};
 
 use super::super::app::Runtime;
 use super::super::commands::Command;
-use super::super::state::{Saved, View};
+use super::super::state::{PersonCard, Saved, View};
 use super::super::worker::PhotoSlot;
 use super::{face_tile, photo_with_boxes};
 use crate::people::Act;
@@ -209,22 +211,43 @@ fn side_panel(ui: &mut Ui, rt: &mut Runtime, id: i64) {
         .labelled_by(label.id);
     let q = rt.views.merge_search.trim().to_lowercase();
     let Some(lib) = &rt.library else { return };
-    let targets: Vec<_> = lib
-        .people
+    // Closest people first, with how close they are; then everyone else in the grid's order.
+    let near: &[(i64, f32)] = match &rt.closest {
+        Some((p, near)) if *p == id => near,
+        _ => &[],
+    };
+    let distance: HashMap<i64, f32> = near.iter().copied().collect();
+    let by_id: HashMap<i64, &PersonCard> = lib.people.iter().map(|p| (p.id, p)).collect();
+    let targets: Vec<(&PersonCard, Option<f32>)> = near
         .iter()
-        .filter(|p| p.id != id && !p.hidden)
-        .filter(|p| q.is_empty() || p.display_name().to_lowercase().contains(&q))
+        .filter_map(|(p, d)| Some((*by_id.get(p)?, Some(*d))))
+        .chain(
+            lib.people
+                .iter()
+                .filter(|p| !distance.contains_key(&p.id))
+                .map(|p| (p, None)),
+        )
+        .filter(|(p, _)| p.id != id && !p.hidden)
+        .filter(|(p, _)| q.is_empty() || p.display_name().to_lowercase().contains(&q))
         .take(200)
         .collect();
+    let same = lib.model.thresholds.verify;
     egui::ScrollArea::vertical()
         .id_salt("merge-targets")
         .show(ui, |ui| {
-            for t in targets {
+            for (t, d) in targets {
                 ui.horizontal(|ui| {
                     if let Some(f) = t.face {
                         face_tile(ui, &mut rt.thumbs, f, 32.0);
                     }
                     ui.label(format!("{} ({})", t.display_name(), t.faces));
+                    if let Some(d) = d {
+                        let text = RichText::new(format!("{d:.2}")).small();
+                        let text = if d <= same { text.strong() } else { text.weak() };
+                        ui.label(text).on_hover_text(format!(
+                            "Average distance between their faces and this person's; {same:.2} or less reads as the same person"
+                        ));
+                    }
                     if ui
                         .small_button("Merge")
                         .on_hover_text("This person and that one are the same")
