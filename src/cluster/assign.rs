@@ -67,6 +67,45 @@ impl PersonMeans {
     }
 }
 
+/// For each row of `new`, every person whose faces are within `distance` of it on average,
+/// as `(person, average distance)`, closest first.
+pub fn near_people(
+    new: &Points,
+    points: &Points,
+    members: &HashMap<i64, Vec<usize>>,
+    means: &PersonMeans,
+    distance: f32,
+    cancel: &CancelToken,
+) -> Result<Vec<Vec<(i64, f32)>>> {
+    if new.is_empty() || means.is_empty() {
+        return Ok(vec![Vec::new(); new.len()]);
+    }
+    if new.dim() != points.dim() {
+        return Err(Error::Invalid("embeddings of different dimensions".into()));
+    }
+    let near = neighbors::cross_radius(new, &means.means, distance, cancel)?;
+    let out: Vec<Vec<(i64, f32)>> = near
+        .par_iter()
+        .enumerate()
+        .map(|(q, list)| {
+            let mut v: Vec<(i64, f32)> = list
+                .iter()
+                .map(|&(k, _)| {
+                    let p = means.ids[k as usize];
+                    (p, average_to(new.row(q), points, &members[&p]))
+                })
+                .filter(|&(_, d)| d <= distance)
+                .collect();
+            v.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+            v
+        })
+        .collect();
+    if cancel.is_cancelled() {
+        return Err(Error::Cancelled);
+    }
+    Ok(out)
+}
+
 /// For each row of `new`, the person it matches best, `(average distance, row, person)`,
 /// sorted closest first (ties by row): the offers a caller grants under its constraints.
 pub fn match_offers(
@@ -77,30 +116,12 @@ pub fn match_offers(
     distance: f32,
     cancel: &CancelToken,
 ) -> Result<Vec<(f32, usize, i64)>> {
-    if new.is_empty() || means.is_empty() {
-        return Ok(Vec::new());
-    }
-    if new.dim() != points.dim() {
-        return Err(Error::Invalid("embeddings of different dimensions".into()));
-    }
-    let near = neighbors::cross_radius(new, &means.means, distance, cancel)?;
-    let mut offers: Vec<(f32, usize, i64)> = near
-        .par_iter()
-        .enumerate()
-        .filter_map(|(q, list)| {
-            list.iter()
-                .map(|&(k, _)| {
-                    let p = means.ids[k as usize];
-                    (average_to(new.row(q), points, &members[&p]), p)
-                })
-                .filter(|&(d, _)| d <= distance)
-                .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)))
-                .map(|(d, p)| (d, q, p))
-        })
-        .collect();
-    if cancel.is_cancelled() {
-        return Err(Error::Cancelled);
-    }
+    let mut offers: Vec<(f32, usize, i64)> =
+        near_people(new, points, members, means, distance, cancel)?
+            .into_iter()
+            .enumerate()
+            .filter_map(|(q, v)| v.first().map(|&(p, d)| (d, q, p)))
+            .collect();
     offers.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     Ok(offers)
 }

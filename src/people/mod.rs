@@ -49,7 +49,9 @@ pub use decisions::{
 };
 pub use forget::{forget, Forget};
 pub use recluster::{preview, recluster, Mode, ReclusterOutcome};
-pub use suggest::{closest_people, faces_for_person, similar_people, uncertain_pairs};
+pub use suggest::{
+    closest_people, faces_for_people, faces_for_person, similar_people, uncertain_pairs,
+};
 
 use crate::error::Result;
 use crate::store::{PersonFace, Store};

@@ -66,30 +66,66 @@ pub fn faces_for_person(
     person: i64,
     limit: usize,
 ) -> Result<Vec<FaceSuggestion>> {
+    Ok(faces_for_people(store, model_id, &[person], limit)?
+        .remove(&person)
+        .unwrap_or_default())
+}
+
+/// [`faces_for_person`] for many people at once, from one read of the vectors: each person is
+/// summarised by the mean of their faces, and only people whose mean is within reach of a face
+/// get the exact average (`cluster::assign`), so every named person can have suggestions.
+pub fn faces_for_people(
+    store: &Store,
+    model_id: &str,
+    people: &[i64],
+    limit: usize,
+) -> Result<HashMap<i64, Vec<FaceSuggestion>>> {
     let t = crate::vision::models::embedder(model_id)?.thresholds;
     let v = view(store, model_id)?;
-    let Some(m) = v.members.get(&person) else {
-        return Ok(Vec::new());
-    };
-    let rejected: HashSet<i64> = store
-        .rejections()?
-        .into_iter()
-        .filter(|r| r.1 == person)
-        .map(|r| r.0)
+    let members: HashMap<i64, Vec<usize>> = people
+        .iter()
+        .filter_map(|p| Some((*p, v.members.get(p)?.clone())))
         .collect();
-    let photos: HashSet<i64> = m.iter().map(|&j| v.faces[j].photo_id).collect();
-    let mut out: Vec<FaceSuggestion> = (0..v.faces.len())
+    let mut out: HashMap<i64, Vec<FaceSuggestion>> = HashMap::new();
+    if members.is_empty() {
+        return Ok(out);
+    }
+    let rejected: HashSet<(i64, i64)> = store.rejections()?.into_iter().collect();
+    let photos: HashMap<i64, HashSet<i64>> = members
+        .iter()
+        .map(|(p, m)| (*p, m.iter().map(|&j| v.faces[j].photo_id).collect()))
+        .collect();
+    let free: Vec<usize> = (0..v.faces.len())
         .filter(|&k| v.faces[k].person_id.is_none())
-        .filter(|&k| !rejected.contains(&v.faces[k].face_id))
-        .filter(|&k| !photos.contains(&v.faces[k].photo_id))
-        .map(|k| FaceSuggestion {
-            face_id: v.faces[k].face_id,
-            distance: cluster::average_distance(&v.points, k, m),
-        })
-        .filter(|s| s.distance <= t.suggest_max)
         .collect();
-    out.sort_by(|a, b| a.distance.total_cmp(&b.distance));
-    out.truncate(limit);
+    let means = cluster::assign::PersonMeans::new(&v.points, &members)?;
+    let near = cluster::assign::near_people(
+        &v.points.subset(&free),
+        &v.points,
+        &members,
+        &means,
+        t.suggest_max,
+        &crate::progress::CancelToken::new(),
+    )?;
+    for (q, list) in near.into_iter().enumerate() {
+        let f = &v.faces[free[q]];
+        for (p, distance) in list {
+            if !rejected.contains(&(f.face_id, p)) && !photos[&p].contains(&f.photo_id) {
+                out.entry(p).or_default().push(FaceSuggestion {
+                    face_id: f.face_id,
+                    distance,
+                });
+            }
+        }
+    }
+    for list in out.values_mut() {
+        list.sort_by(|a, b| {
+            a.distance
+                .total_cmp(&b.distance)
+                .then(a.face_id.cmp(&b.face_id))
+        });
+        list.truncate(limit);
+    }
     Ok(out)
 }
 

@@ -10,9 +10,9 @@ use crate::store::Store;
 
 /// Suggestions asked for per named person.
 const SUGGESTIONS_PER_PERSON: usize = 50;
-/// Named people (largest first) whose suggestions are loaded: each `faces_for_person` call reads
-/// every embedding, so asking for all of a big library's names would keep the worker busy.
-const SUGGESTION_PEOPLE: usize = 25;
+/// Suggestions the review view holds at once (closest first; answering reloads): every named
+/// person is asked, so a big library could offer tens of thousands.
+const SUGGESTIONS_SHOWN: usize = 1000;
 /// Uncertain pairs loaded at once.
 const PAIRS: usize = 200;
 
@@ -172,16 +172,18 @@ fn face_card(
 /// Suggestions for the review view: unassigned faces close to a named person, closest first.
 pub fn suggestions(store: &Store) -> Result<Vec<Suggestion>, String> {
     let model = model_id(store)?;
-    let mut named: Vec<_> = people::list(store)
+    let named: Vec<_> = people::list(store)
         .map_err(s)?
         .into_iter()
         .filter(|p| p.name.is_some() && !p.hidden && p.faces > 0)
         .collect();
-    named.sort_by_key(|p| std::cmp::Reverse(p.faces));
-    named.truncate(SUGGESTION_PEOPLE);
+    // Every named person, from one read of the vectors (`people::faces_for_people`).
+    let ids: Vec<i64> = named.iter().map(|p| p.id).collect();
+    let mut found =
+        people::faces_for_people(store, model, &ids, SUGGESTIONS_PER_PERSON).map_err(s)?;
     let mut all = Vec::new();
     for p in &named {
-        for f in people::faces_for_person(store, model, p.id, SUGGESTIONS_PER_PERSON).map_err(s)? {
+        for f in found.remove(&p.id).unwrap_or_default() {
             all.push((
                 f.distance,
                 f.face_id,
@@ -195,6 +197,9 @@ pub fn suggestions(store: &Store) -> Result<Vec<Suggestion>, String> {
     let mut cache = HashMap::new();
     let mut seen = HashSet::new();
     for (distance, face, person, name) in all {
+        if out.len() >= SUGGESTIONS_SHOWN {
+            break;
+        }
         // A face suggested for two people is asked about its closest one only.
         if !seen.insert(face) {
             continue;
