@@ -222,6 +222,26 @@ fn library_views(faces: usize, people: usize, big: usize, ungrouped: usize) {
         .runtime()
         .and_then(|r| r.person_faces.as_ref())
         .map_or(0, |(_, f)| f.len());
+    // The merge list (closest people) comes from the worker after the faces: frames while it
+    // is computed, then scrolling.
+    let t = Instant::now();
+    let mut loading = Vec::new();
+    while !h
+        .state()
+        .runtime()
+        .is_some_and(|r| r.closest.as_ref().is_some_and(|(p, _)| *p == big_id))
+        && t.elapsed() < Duration::from_secs(120)
+    {
+        loading.push(frame(&mut h));
+        std::thread::sleep(Duration::from_millis(16));
+    }
+    println!(
+        "merge list of the {n}-face person ready {:.2} s after its faces",
+        t.elapsed().as_secs_f64()
+    );
+    if !loading.is_empty() {
+        report("person view while its merge list is computed", loading);
+    }
     let times = scroll(&mut h, 600);
     report(&format!("person view, {n} faces, scrolling"), times);
 }

@@ -308,6 +308,25 @@ fn scan_name_merge_remove_verify_undo() {
     });
     let shown = h.state().saved.person.unwrap();
     assert_eq!(shown, first);
+    // Merge candidates: the closest people first, each with its distance on screen.
+    wait(&mut h, "the closest people", 30, |a| {
+        a.runtime()
+            .is_some_and(|r| r.closest.as_ref().is_some_and(|(p, _)| *p == first))
+    });
+    let near = h.state().runtime().unwrap().closest.clone().unwrap().1;
+    assert!(!near.is_empty());
+    assert!(near.windows(2).all(|w| w[0].1 <= w[1].1), "{near:?}");
+    h.run_steps(2);
+    h.get_by_label(&format!("{:.2}", near[0].1));
+    {
+        let store = likeness::store::Store::open_readonly(&db).unwrap();
+        let model = likeness::pipeline::library_embedder(&store).unwrap().id();
+        let want = likeness::people::closest_people(&store, model, first, near.len()).unwrap();
+        assert_eq!(
+            want.iter().map(|p| p.b).collect::<Vec<_>>(),
+            near.iter().map(|p| p.0).collect::<Vec<_>>()
+        );
+    }
     type_into(&mut h, "Name", "Ann Example");
     h.get_by_role_and_label(Role::Button, "Rename").click();
     wait(&mut h, "the new name", 20, |a| {
