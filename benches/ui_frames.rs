@@ -226,12 +226,11 @@ fn library_views(faces: usize, people: usize, big: usize, ungrouped: usize) {
     // is computed, then scrolling.
     let t = Instant::now();
     let mut loading = Vec::new();
-    while !h
-        .state()
-        .runtime()
-        .is_some_and(|r| r.closest.as_ref().is_some_and(|(p, _)| *p == big_id))
-        && t.elapsed() < Duration::from_secs(120)
-    {
+    let ready = |a: &App| {
+        a.runtime()
+            .is_some_and(|r| r.closest.as_ref().is_some_and(|(p, _)| *p == big_id))
+    };
+    while !ready(h.state()) && t.elapsed() < Duration::from_secs(120) {
         loading.push(frame(&mut h));
         std::thread::sleep(Duration::from_millis(16));
     }
