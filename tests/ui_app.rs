@@ -857,7 +857,7 @@ fn ungrouped_faces_are_named_or_ignored_in_batches_and_undone_in_one_step() {
         a.runtime().is_some_and(|r| r.ungrouped.is_some())
     });
     assert_eq!(h.state().saved.view, View::Ungrouped);
-    let (faces, total) = h.state().runtime().unwrap().ungrouped.clone().unwrap();
+    let (faces, total) = (*h.state().runtime().unwrap().ungrouped.clone().unwrap()).clone();
     assert!(faces.len() >= 3, "{total}");
     let ungrouped_total = |a: &App| a.runtime().and_then(|r| r.ungrouped.as_ref()).map(|u| u.1);
     let named = |a: &App, name: &str| {

@@ -225,7 +225,8 @@ pub fn radius_neighbours(p: &Points, radius: f32, cancel: &CancelToken) -> Resul
 /// Calls `hit(c, g[c])` for every column with `n[c] - 2·g[c] < t` (that is, for a row of norm
 /// `nᵢ`, distance² below `t + nᵢ`). Almost no column is a hit, so each run of 16 columns is
 /// first tested with a branch-free reduction the compiler turns into SIMD compares; measured
-/// this scan was most of the search's time when written as one branchy loop.
+/// this scan was most of the search's time when written as one branchy loop (both searches use
+/// it: matching 1,000 new faces against 1M went from 0.70–0.85 s to 0.55 s, `bench assign`).
 #[inline]
 fn within(g: &[f32], n: &[f32], t: f32, mut hit: impl FnMut(usize, f32)) {
     const RUN: usize = 16;
@@ -477,14 +478,12 @@ pub fn cross_radius(
                 for (a, list) in lists.iter_mut().enumerate() {
                     let ni = q.norms[i0 + a];
                     let gi = &g[a * cols..(a + 1) * cols];
-                    for (c, (&gij, &nj)) in gi.iter().zip(&p.norms[j0..j0 + cols]).enumerate() {
-                        if ni + nj - 2.0 * gij < r2 + slack {
-                            let d2 = dist2(q.row(i0 + a), p.row(j0 + c));
-                            if d2 < r2 {
-                                list.push(((j0 + c) as u32, d2.sqrt()));
-                            }
+                    within(gi, &p.norms[j0..j0 + cols], r2 + slack - ni, |c, _| {
+                        let d2 = dist2(q.row(i0 + a), p.row(j0 + c));
+                        if d2 < r2 {
+                            list.push(((j0 + c) as u32, d2.sqrt()));
                         }
-                    }
+                    });
                 }
             }
             for l in &mut lists {

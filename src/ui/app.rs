@@ -121,7 +121,8 @@ pub struct Runtime {
     pub pairs: Option<Vec<UncertainPair>>,
     pub photos: Option<(Vec<i64>, Vec<PhotoCard>)>,
     /// The faces in nobody (the first ones, newest photos first) and how many there are.
-    pub ungrouped: Option<(Vec<crate::store::UngroupedFace>, u64)>,
+    /// Shared, so that drawing the view each frame does not copy the list.
+    pub ungrouped: Option<std::sync::Arc<(Vec<crate::store::UngroupedFace>, u64)>>,
     pub shown: HashMap<PhotoSlot, PhotoOnScreen>,
     /// The face whose photo was last asked for, per slot.
     pub photo_wanted: HashMap<PhotoSlot, i64>,
@@ -293,7 +294,7 @@ impl Runtime {
                     let ids: std::collections::HashSet<i64> =
                         faces.iter().map(|f| f.face_id).collect();
                     self.views.ungrouped_selected.retain(|f| ids.contains(f));
-                    self.ungrouped = Some((faces, total));
+                    self.ungrouped = Some(std::sync::Arc::new((faces, total)));
                 }
                 Event::Photo(slot, p) => {
                     self.shown.insert(

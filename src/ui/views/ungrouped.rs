@@ -15,10 +15,11 @@ const CELL: Vec2 = Vec2::new(104.0, 104.0);
 /// Draw the ungrouped view.
 pub fn show(ui: &mut Ui, rt: &mut Runtime) {
     ui.heading("Ungrouped faces");
-    let Some((faces, total)) = rt.ungrouped.clone() else {
+    let Some(list) = rt.ungrouped.clone() else {
         ui.spinner();
         return;
     };
+    let (faces, total) = (&list.0, list.1);
     if faces.is_empty() {
         empty_state(
             ui,
@@ -80,8 +81,8 @@ fn actions(ui: &mut Ui, rt: &mut Runtime) {
     ui.label(RichText::new(format!("{} selected", picked.len())).strong());
     ui.horizontal(|ui| {
         if ui.button("Select all shown").clicked() {
-            if let Some((faces, _)) = &rt.ungrouped {
-                rt.views.ungrouped_selected = faces.iter().map(|f| f.face_id).collect();
+            if let Some(list) = &rt.ungrouped {
+                rt.views.ungrouped_selected = list.0.iter().map(|f| f.face_id).collect();
             }
         }
         if ui.add_enabled(any, egui::Button::new("Clear")).clicked() {
