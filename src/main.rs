@@ -140,6 +140,9 @@ enum Command {
     Unassigned {
         #[arg(long, default_value_t = 50)]
         limit: usize,
+        /// List the ignored faces instead (to take an ignore back: `ignore --undo FACE_ID`).
+        #[arg(long)]
+        ignored: bool,
     },
     /// Two faces are the same person.
     Same { face_a: i64, face_b: i64 },
@@ -423,7 +426,7 @@ fn run(cli: Cli) -> Result<()> {
                 ignored: !undo,
             },
         ),
-        Command::Unassigned { limit } => people::unassigned(&ctx, limit),
+        Command::Unassigned { limit, ignored } => people::unassigned(&ctx, limit, ignored),
         Command::Same { face_a, face_b } => decide(
             &ctx,
             Act::Pair {

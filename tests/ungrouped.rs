@@ -50,6 +50,14 @@ fn ignored_faces_stay_ignored_and_batches_are_one_decision() {
     assert_eq!(after["total"].as_u64().unwrap(), total - 3);
     assert!(ids(&after).iter().all(|f| !strangers.contains(f)));
     assert_eq!(likeness(&db, &["stats"])["ignored"], 3);
+    // They are listed where an ignore can be taken back from.
+    let ignored = likeness(&db, &["unassigned", "--ignored"]);
+    assert_eq!(ignored["total"], 3);
+    let mut listed = ids(&ignored);
+    listed.sort_unstable();
+    let mut want = strangers.clone();
+    want.sort_unstable();
+    assert_eq!(listed, want);
 
     // A new scan (one photo changed on disk, the rest unchanged) and both re-clusters keep
     // them out of everyone.
@@ -71,6 +79,7 @@ fn ignored_faces_stay_ignored_and_batches_are_one_decision() {
     // One undo shows all three again.
     likeness(&db, &["undo"]);
     assert_eq!(likeness(&db, &["stats"])["ignored"], 0);
+    assert_eq!(likeness(&db, &["unassigned", "--ignored"])["total"], 0);
     let back = likeness(&db, &["unassigned", "--limit", "1000"]);
     assert!(strangers.iter().all(|f| ids(&back).contains(f)));
 

@@ -134,12 +134,18 @@ pub fn decide(ctx: &Ctx, act: people::Act) -> Result<()> {
     Ok(())
 }
 
-/// `likeness unassigned [--limit N]`: faces in nobody, not ignored, newest photos first.
-pub fn unassigned(ctx: &Ctx, limit: usize) -> Result<()> {
+/// `likeness unassigned [--limit N] [--ignored]`: faces in nobody, not ignored, newest photos first
+/// (or the ignored ones).
+pub fn unassigned(ctx: &Ctx, limit: usize, ignored: bool) -> Result<()> {
     let store = open(ctx)?;
-    let (faces, total) = store.unassigned_faces(limit)?;
+    let (faces, total) = if ignored {
+        store.ignored_faces(limit)?
+    } else {
+        store.unassigned_faces(limit)?
+    };
     ctx.emit(json!({"faces": faces, "total": total}), || {
-        let mut t = format!("{total} faces in nobody (showing {})", faces.len());
+        let what = if ignored { "ignored" } else { "in nobody" };
+        let mut t = format!("{total} faces {what} (showing {})", faces.len());
         for f in &faces {
             t += &format!(
                 "\n  face {:>7}  {}  [{:.0} {:.0} {:.0} {:.0}]",

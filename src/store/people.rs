@@ -267,13 +267,26 @@ impl Store {
     /// Faces in nobody and not ignored, of indexed photos, newest photo first (date taken, else
     /// when indexed): up to `limit`, and how many there are.
     pub fn unassigned_faces(&self, limit: usize) -> Result<(Vec<UngroupedFace>, u64)> {
-        const FROM: &str = "FROM faces f JOIN photos p ON p.id = f.photo_id
-             WHERE f.person_id IS NULL AND f.ignored = 0 AND p.status = 'indexed'";
+        self.listed_faces("f.person_id IS NULL AND f.ignored = 0", limit)
+    }
+
+    /// Faces the user ignored ("not a face / a stranger"), in the same order and form as
+    /// [`Store::unassigned_faces`]: the list to take an ignore back from.
+    pub fn ignored_faces(&self, limit: usize) -> Result<(Vec<UngroupedFace>, u64)> {
+        self.listed_faces("f.ignored = 1", limit)
+    }
+
+    /// Faces of indexed photos matching `filter` (a fixed SQL condition on `f`), newest photo
+    /// first, up to `limit`, and how many match.
+    fn listed_faces(&self, filter: &str, limit: usize) -> Result<(Vec<UngroupedFace>, u64)> {
+        let from = format!(
+            "FROM faces f JOIN photos p ON p.id = f.photo_id WHERE {filter} AND p.status = 'indexed'"
+        );
         let total: i64 = self
             .conn()
-            .query_row(&format!("SELECT count(*) {FROM}"), [], |r| r.get(0))?;
+            .query_row(&format!("SELECT count(*) {from}"), [], |r| r.get(0))?;
         let mut st = self.conn().prepare(&format!(
-            "SELECT f.id, f.photo_id, p.path, f.x1, f.y1, f.x2, f.y2 {FROM}
+            "SELECT f.id, f.photo_id, p.path, f.x1, f.y1, f.x2, f.y2 {from}
              ORDER BY coalesce(p.taken_at, '') DESC, p.indexed_at DESC, f.photo_id DESC, f.id
              LIMIT ?1"
         ))?;
