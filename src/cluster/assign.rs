@@ -9,8 +9,8 @@
 //! match distance cannot match, and only the few people left get the exact average.
 //!
 //! Faces that match nobody are then clustered with the unplaced faces near them
-//! ([`place_new`]): a new person needs a new face, so only the neighbourhood of the new faces
-//! can change.
+//! ([`neighbourhood`]): a new person needs a new face, so only the neighbourhood of the new
+//! faces can change.
 
 use std::collections::HashMap;
 
@@ -83,7 +83,10 @@ pub fn near_people(
     if new.dim() != points.dim() {
         return Err(Error::Invalid("embeddings of different dimensions".into()));
     }
-    let near = neighbors::cross_radius(new, &means.means, distance, cancel)?;
+    // A hair wider than the bound needs: a mean is rounded to f32, and a person whose average
+    // is exactly at `distance` must not be lost to that rounding (the average decides below).
+    let reach = distance * (1.0 + 1e-4) + 1e-6;
+    let near = neighbors::cross_radius(new, &means.means, reach, cancel)?;
     let out: Vec<Vec<(i64, f32)>> = near
         .par_iter()
         .enumerate()

@@ -157,9 +157,9 @@ fn between(v: &View, a: i64, b: i64) -> f32 {
 
 /// The people closest to `person` on average (`a` is `person`), closest first, up to `limit`:
 /// the person view's merge candidates. People are visited in order of the distance between
-/// their means, a lower bound of the average distance (the norm is convex; the bound is exact
-/// for people small enough that [`between`] reads all their faces), and the search stops when
-/// it passes the `limit`-th best average found: a few dozen averages, not one per person.
+/// their means, a lower bound of the average distance (the norm is convex; exact for people
+/// small enough that the average reads all their faces: 64 and 512), and the search stops
+/// when it passes the `limit`-th best average found: a few dozen averages, not one per person.
 pub fn closest_people(
     store: &Store,
     model_id: &str,
