@@ -106,41 +106,29 @@ fn main() {
         t.elapsed().as_secs_f64()
     );
     let s = ClusterSettings::for_model(model);
+    let run = |store: &mut Store| {
+        let t = Instant::now();
+        let o = recluster(
+            store,
+            model.id(),
+            &s,
+            Mode::Incremental,
+            &CancelToken::new(),
+            &Progress::default(),
+        )
+        .expect("recluster");
+        (o, t.elapsed().as_secs_f64())
+    };
     // Settle first: the labels' one-face people were never offered to anyone.
-    let t = Instant::now();
-    let o = recluster(
-        &mut store,
-        model.id(),
-        &s,
-        Mode::Incremental,
-        &CancelToken::new(),
-        &Progress::default(),
-    )
-    .expect("recluster");
+    let (o, secs) = run(&mut store);
     println!(
-        "first incremental cluster of {} faces: {:.2} s; {} matched, {} new people",
-        o.faces,
-        t.elapsed().as_secs_f64(),
-        o.matched,
-        o.new_people
+        "first incremental cluster of {} faces: {secs:.2} s; {} matched, {} new people",
+        o.faces, o.matched, o.new_people
     );
     add(&mut store, total - new..total);
-    let t = Instant::now();
-    let o = recluster(
-        &mut store,
-        model.id(),
-        &s,
-        Mode::Incremental,
-        &CancelToken::new(),
-        &Progress::default(),
-    )
-    .expect("recluster");
+    let (o, secs) = run(&mut store);
     println!(
-        "incremental cluster of {} faces ({new} new): {:.2} s; {} matched, {} new people, {} unassigned",
-        o.faces,
-        t.elapsed().as_secs_f64(),
-        o.matched,
-        o.new_people,
-        o.unassigned
+        "incremental cluster of {} faces ({new} new): {secs:.2} s; {} matched, {} new people, {} unassigned",
+        o.faces, o.matched, o.new_people, o.unassigned
     );
 }

@@ -11,7 +11,7 @@ use likeness::people::{self, Mode};
 use likeness::progress::{CancelToken, Progress};
 use likeness::settings;
 use likeness::store::Store;
-use likeness::vision::{models, Models};
+use likeness::vision::Models;
 
 use super::{cancel_on_ctrl_c, spawn_bar, Ctx};
 
@@ -272,12 +272,7 @@ pub fn bench_cluster(
     min_points: Option<usize>,
 ) -> Result<()> {
     let points = bench::read_npy(file)?;
-    // Vectors of unknown origin: the settings of the catalogue model with their dimension.
-    let spec = models::EMBEDDERS
-        .iter()
-        .find(|e| e.dims == points.dim())
-        .unwrap_or(models::DEFAULT_EMBEDDER);
-    let mut s = ClusterSettings::for_model(spec);
+    let mut s = bench::settings_for(&points);
     if let Some(e) = eps {
         s.eps = e;
     }
@@ -298,11 +293,7 @@ pub fn bench_cluster(
 pub fn bench_assign(ctx: &Ctx, file: &Path, labels: &Path, new: usize) -> Result<()> {
     let points = bench::read_npy(file)?;
     let labels = bench::read_npy_labels(labels)?;
-    let spec = models::EMBEDDERS
-        .iter()
-        .find(|e| e.dims == points.dim())
-        .unwrap_or(models::DEFAULT_EMBEDDER);
-    let s = ClusterSettings::for_model(spec);
+    let s = bench::settings_for(&points);
     let r = bench::bench_assign(&points, &labels, new, &s, &CancelToken::new())?;
     ctx.emit(serde_json::to_value(&r)?, || {
         format!(

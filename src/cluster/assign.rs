@@ -20,16 +20,19 @@ use super::{neighbors, Points};
 use crate::error::{Error, Result};
 use crate::progress::CancelToken;
 
-/// People as the means of their faces, for the match pre-filter.
+/// A library's people for matching: their faces (rows of `points`) and the mean of the faces
+/// [`super::average_distance`] reads for each, the pre-filter. Built once, asked many times.
 #[derive(Debug, Clone)]
-pub struct PersonMeans {
+pub struct People<'a> {
+    points: &'a Points,
+    members: &'a HashMap<i64, Vec<usize>>,
     ids: Vec<i64>,
     means: Points,
 }
 
-impl PersonMeans {
-    /// The mean of the faces [`super::average_distance`] reads for each person (rows of `points`).
-    pub fn new(points: &Points, members: &HashMap<i64, Vec<usize>>) -> Result<Self> {
+impl<'a> People<'a> {
+    /// The people `members` (person → rows of `points`).
+    pub fn new(points: &'a Points, members: &'a HashMap<i64, Vec<usize>>) -> Result<Self> {
         let d = points.dim();
         let mut ids: Vec<i64> = members.keys().copied().collect();
         ids.sort_unstable();
@@ -53,7 +56,12 @@ impl PersonMeans {
         } else {
             Points::from_rows(&rows)?
         };
-        Ok(Self { ids, means })
+        Ok(Self {
+            points,
+            members,
+            ids,
+            means,
+        })
     }
 
     /// Number of people.
@@ -65,81 +73,65 @@ impl PersonMeans {
     pub fn is_empty(&self) -> bool {
         self.ids.is_empty()
     }
-}
 
-/// For each row of `new`, every person whose faces are within `distance` of it on average,
-/// as `(person, average distance)`, closest first.
-pub fn near_people(
-    new: &Points,
-    points: &Points,
-    members: &HashMap<i64, Vec<usize>>,
-    means: &PersonMeans,
-    distance: f32,
-    cancel: &CancelToken,
-) -> Result<Vec<Vec<(i64, f32)>>> {
-    if new.is_empty() || means.is_empty() {
-        return Ok(vec![Vec::new(); new.len()]);
+    /// For each row of `new`, every person whose faces are within `distance` of it on
+    /// average, as `(person, average distance)`, closest first.
+    pub fn near(
+        &self,
+        new: &Points,
+        distance: f32,
+        cancel: &CancelToken,
+    ) -> Result<Vec<Vec<(i64, f32)>>> {
+        if new.is_empty() || self.is_empty() {
+            return Ok(vec![Vec::new(); new.len()]);
+        }
+        if new.dim() != self.points.dim() {
+            return Err(Error::Invalid("embeddings of different dimensions".into()));
+        }
+        // A hair wider than the bound needs: a mean is rounded to f32, and a person whose
+        // average is exactly at `distance` must not be lost to that (the average decides).
+        let reach = distance * (1.0 + 1e-4) + 1e-6;
+        let near = neighbors::cross_radius(new, &self.means, reach, cancel)?;
+        let out: Vec<Vec<(i64, f32)>> = near
+            .par_iter()
+            .enumerate()
+            .map(|(q, list)| {
+                let mut v: Vec<(i64, f32)> = list
+                    .iter()
+                    .map(|&(k, _)| {
+                        let p = self.ids[k as usize];
+                        let d =
+                            super::average_distance_to(new.row(q), self.points, &self.members[&p]);
+                        (p, d)
+                    })
+                    .filter(|&(_, d)| d <= distance)
+                    .collect();
+                v.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+                v
+            })
+            .collect();
+        if cancel.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
+        Ok(out)
     }
-    if new.dim() != points.dim() {
-        return Err(Error::Invalid("embeddings of different dimensions".into()));
-    }
-    // A hair wider than the bound needs: a mean is rounded to f32, and a person whose average
-    // is exactly at `distance` must not be lost to that rounding (the average decides below).
-    let reach = distance * (1.0 + 1e-4) + 1e-6;
-    let near = neighbors::cross_radius(new, &means.means, reach, cancel)?;
-    let out: Vec<Vec<(i64, f32)>> = near
-        .par_iter()
-        .enumerate()
-        .map(|(q, list)| {
-            let mut v: Vec<(i64, f32)> = list
-                .iter()
-                .map(|&(k, _)| {
-                    let p = means.ids[k as usize];
-                    (p, average_to(new.row(q), points, &members[&p]))
-                })
-                .filter(|&(_, d)| d <= distance)
-                .collect();
-            v.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
-            v
-        })
-        .collect();
-    if cancel.is_cancelled() {
-        return Err(Error::Cancelled);
-    }
-    Ok(out)
-}
 
-/// For each row of `new`, the person it matches best, `(average distance, row, person)`,
-/// sorted closest first (ties by row): the offers a caller grants under its constraints.
-pub fn match_offers(
-    new: &Points,
-    points: &Points,
-    members: &HashMap<i64, Vec<usize>>,
-    means: &PersonMeans,
-    distance: f32,
-    cancel: &CancelToken,
-) -> Result<Vec<(f32, usize, i64)>> {
-    let mut offers: Vec<(f32, usize, i64)> =
-        near_people(new, points, members, means, distance, cancel)?
+    /// For each row of `new`, the person it matches best, `(average distance, row, person)`,
+    /// sorted closest first (ties by row): the offers a caller grants under its constraints.
+    pub fn offers(
+        &self,
+        new: &Points,
+        distance: f32,
+        cancel: &CancelToken,
+    ) -> Result<Vec<(f32, usize, i64)>> {
+        let mut offers: Vec<(f32, usize, i64)> = self
+            .near(new, distance, cancel)?
             .into_iter()
             .enumerate()
             .filter_map(|(q, v)| v.first().map(|&(p, d)| (d, q, p)))
             .collect();
-    offers.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-    Ok(offers)
-}
-
-/// [`super::average_distance`] of an outside vector.
-fn average_to(v: &[f32], points: &Points, members: &[usize]) -> f32 {
-    let (mut sum, mut k) = (0.0f64, 0usize);
-    for &j in members.iter().step_by(super::average_step(members.len())) {
-        sum += neighbors::dist(v, points.row(j)) as f64;
-        k += 1;
-    }
-    if k == 0 {
-        f32::INFINITY
-    } else {
-        (sum / k as f64) as f32
+        offers.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        Ok(offers)
     }
 }
 
@@ -226,10 +218,10 @@ mod tests {
         }
         let new: Vec<usize> = (2500..3000).collect();
         let q = p.subset(&new);
-        let means = PersonMeans::new(&p, &members).unwrap();
+        let people = People::new(&p, &members).unwrap();
         let mut counts = Vec::new();
         for t in [0.95f32, 1.1, 1.3] {
-            let got = match_offers(&q, &p, &members, &means, t, &CancelToken::new()).unwrap();
+            let got = people.offers(&q, t, &CancelToken::new()).unwrap();
             let mut want: Vec<(f32, usize, i64)> = (0..new.len())
                 .filter_map(|k| {
                     members

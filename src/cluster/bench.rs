@@ -120,17 +120,30 @@ pub fn peak_rss_mb() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-/// Cluster `points` as `likeness cluster` would (each point its own photo) and time it.
-pub fn bench(points: &Points, s: &ClusterSettings, cancel: &CancelToken) -> Result<BenchReport> {
+/// Settings for vectors of unknown origin: those of the catalogue model of their dimension.
+pub fn settings_for(points: &Points) -> ClusterSettings {
+    use crate::vision::models;
+    let spec = models::EMBEDDERS
+        .iter()
+        .find(|e| e.dims == points.dim())
+        .unwrap_or(models::DEFAULT_EMBEDDER);
+    ClusterSettings::for_model(spec)
+}
+
+/// [`cluster`] with each point its own photo, none weak, no user decisions: the benchmarks'
+/// vectors stand for faces of a library nobody has touched yet.
+fn cluster_each_own_photo(
+    points: &Points,
+    s: &ClusterSettings,
+    cancel: &CancelToken,
+) -> Result<super::Clustering> {
     let n = points.len();
     let photo: Vec<i64> = (0..n as i64).collect();
-    let weak = vec![false; n];
-    let t = Instant::now();
-    let c = cluster(
+    cluster(
         Input {
             points,
             photo: &photo,
-            weak: &weak,
+            weak: &vec![false; n],
             must: &[],
             cannot: &[],
             owner: &[],
@@ -139,7 +152,14 @@ pub fn bench(points: &Points, s: &ClusterSettings, cancel: &CancelToken) -> Resu
         s,
         cancel,
         &Progress::default(),
-    )?;
+    )
+}
+
+/// Cluster `points` as `likeness cluster` would (each point its own photo) and time it.
+pub fn bench(points: &Points, s: &ClusterSettings, cancel: &CancelToken) -> Result<BenchReport> {
+    let n = points.len();
+    let t = Instant::now();
+    let c = cluster_each_own_photo(points, s, cancel)?;
     Ok(BenchReport {
         n,
         dim: points.dim(),
@@ -208,11 +228,11 @@ pub fn bench_assign(
         }
     }
     let t0 = Instant::now();
-    let means = assign::PersonMeans::new(points, &members)?;
+    let people = assign::People::new(points, &members)?;
     let seconds_means = t0.elapsed().as_secs_f64();
     let rows: Vec<usize> = (known..n).collect();
     let t = s.match_distance.min(s.linkage_threshold.max(0.0));
-    let offers = assign::match_offers(&points.subset(&rows), points, &members, &means, t, cancel)?;
+    let offers = people.offers(&points.subset(&rows), t, cancel)?;
     let (mut matched, mut matched_correct) = (0, 0);
     for (_, q, p) in offers {
         person[rows[q]] = Some(p);
@@ -228,23 +248,7 @@ pub fn bench_assign(
     let free: Vec<usize> = (0..n).filter(|&i| person[i].is_none()).collect();
     let radius = s.eps.max(s.linkage_threshold);
     let local = assign::neighbourhood(points, &left, &free, radius, 1, cancel)?;
-    let sub = points.subset(&local);
-    let photo: Vec<i64> = local.iter().map(|&i| i as i64).collect();
-    let weak = vec![false; local.len()];
-    let c = cluster(
-        Input {
-            points: &sub,
-            photo: &photo,
-            weak: &weak,
-            must: &[],
-            cannot: &[],
-            owner: &[],
-            forbidden: &[],
-        },
-        s,
-        cancel,
-        &Progress::default(),
-    )?;
+    let c = cluster_each_own_photo(&points.subset(&local), s, cancel)?;
     let mut groups = std::collections::HashSet::new();
     let mut unassigned = 0;
     for (k, &i) in local.iter().enumerate() {

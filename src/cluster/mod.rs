@@ -336,10 +336,14 @@ fn few_photo_people(
 /// Average distance from point `i` to `members` (at most 512 of them, evenly spread: enough for
 /// a stable mean, and bounded cost for very large people).
 pub fn average_distance(p: &Points, i: usize, members: &[usize]) -> f32 {
-    let step = average_step(members.len());
+    average_distance_to(p.row(i), p, members)
+}
+
+/// [`average_distance`] of any vector (a new face, not yet a row of `p`).
+pub fn average_distance_to(v: &[f32], p: &Points, members: &[usize]) -> f32 {
     let (mut sum, mut k) = (0.0f64, 0usize);
-    for &j in members.iter().step_by(step) {
-        sum += p.dist(i, j) as f64;
+    for &j in members.iter().step_by(average_step(members.len())) {
+        sum += neighbors::dist(v, p.row(j)) as f64;
         k += 1;
     }
     if k == 0 {

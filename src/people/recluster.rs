@@ -354,18 +354,11 @@ fn match_to_people(
     let t = s.match_distance.min(s.linkage_threshold.max(0.0));
     // People as the means of their faces first: only those that may be within `t` on average
     // get the exact average (`cluster::assign`).
-    let means = assign::PersonMeans::new(points, &members)?;
-    let offers: Vec<(f32, usize, i64)> = assign::match_offers(
-        &points.subset(&unassigned),
-        points,
-        &members,
-        &means,
-        t,
-        cancel,
-    )?
-    .into_iter()
-    .map(|(d, q, p)| (d, unassigned[q], p))
-    .collect();
+    let offers: Vec<(f32, usize, i64)> = assign::People::new(points, &members)?
+        .offers(&points.subset(&unassigned), t, cancel)?
+        .into_iter()
+        .map(|(d, q, p)| (d, unassigned[q], p))
+        .collect();
     let mut photos: HashMap<i64, HashSet<i64>> = members
         .iter()
         .map(|(p, m)| (*p, m.iter().map(|&j| faces[j].photo_id).collect()))

@@ -98,12 +98,8 @@ pub fn faces_for_people(
     let free: Vec<usize> = (0..v.faces.len())
         .filter(|&k| v.faces[k].person_id.is_none())
         .collect();
-    let means = cluster::assign::PersonMeans::new(&v.points, &members)?;
-    let near = cluster::assign::near_people(
+    let near = cluster::assign::People::new(&v.points, &members)?.near(
         &v.points.subset(&free),
-        &v.points,
-        &members,
-        &means,
         t.suggest_max,
         &crate::progress::CancelToken::new(),
     )?;
