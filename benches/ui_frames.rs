@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
 use likeness::store::{Assigner, NewFace, PhotoFacts, PhotoStatus, Store};
-use likeness::ui::{App, Command, Saved, View};
+use likeness::ui::{App, Command, Job, Saved, View};
 
 fn env_usize(k: &str, d: usize) -> usize {
     std::env::var(k)
@@ -177,13 +177,13 @@ fn library_views(faces: usize, people: usize, big: usize, ungrouped: usize) {
     let mut h = harness(&db);
     wait(&mut h, 120, |a| {
         a.runtime()
-            .and_then(|r| r.library.as_ref())
+            .and_then(|r| r.data.library.as_ref())
             .is_some_and(|l| !l.people.is_empty())
     });
     let shown = h
         .state()
         .runtime()
-        .and_then(|r| r.library.as_ref())
+        .and_then(|r| r.data.library.as_ref())
         .map_or(0, |l| l.people.len());
     println!("people in the grid: {shown}");
 
@@ -201,12 +201,12 @@ fn library_views(faces: usize, people: usize, big: usize, ungrouped: usize) {
 
     h.state_mut().command(Command::Show(View::Ungrouped));
     wait(&mut h, 120, |a| {
-        a.runtime().is_some_and(|r| r.ungrouped.is_some())
+        a.runtime().is_some_and(|r| r.data.ungrouped.is_some())
     });
     let listed = h
         .state()
         .runtime()
-        .and_then(|r| r.ungrouped.as_ref())
+        .and_then(|r| r.data.ungrouped.as_ref())
         .map_or(0, |u| u.1);
     let times = scroll(&mut h, 600);
     report(&format!("ungrouped view, {listed} faces, scrolling"), times);
@@ -214,13 +214,13 @@ fn library_views(faces: usize, people: usize, big: usize, ungrouped: usize) {
     h.state_mut().command(Command::OpenPerson(big_id));
     wait(&mut h, 120, |a| {
         a.runtime()
-            .and_then(|r| r.person_faces.as_ref())
+            .and_then(|r| r.data.person_faces.as_ref())
             .is_some_and(|(id, f)| *id == big_id && !f.is_empty())
     });
     let n = h
         .state()
         .runtime()
-        .and_then(|r| r.person_faces.as_ref())
+        .and_then(|r| r.data.person_faces.as_ref())
         .map_or(0, |(_, f)| f.len());
     // The merge list (closest people) comes from the worker after the faces: frames while it
     // is computed, then scrolling.
@@ -228,7 +228,7 @@ fn library_views(faces: usize, people: usize, big: usize, ungrouped: usize) {
     let mut loading = Vec::new();
     let ready = |a: &App| {
         a.runtime()
-            .is_some_and(|r| r.closest.as_ref().is_some_and(|(p, _)| *p == big_id))
+            .is_some_and(|r| r.data.closest.as_ref().is_some_and(|(p, _)| *p == big_id))
     };
     while !ready(h.state()) && t.elapsed() < Duration::from_secs(120) {
         loading.push(frame(&mut h));
@@ -272,12 +272,13 @@ fn during_scan(n: usize) {
     let db = dir.path().join("scan.db");
     let mut h = harness(&db);
     wait(&mut h, 30, |a| {
-        a.runtime().is_some_and(|r| r.library.is_some())
+        a.runtime().is_some_and(|r| r.data.library.is_some())
     });
-    h.state_mut().command(Command::AddFolder(photos.clone()));
+    h.state_mut()
+        .command(Command::Ask(Job::AddFolder(photos.clone())));
     wait(&mut h, 30, |a| {
         a.runtime()
-            .and_then(|r| r.library.as_ref())
+            .and_then(|r| r.data.library.as_ref())
             .is_some_and(|l| !l.folders.is_empty())
     });
     h.state_mut().command(Command::Scan);

@@ -128,6 +128,7 @@ fn child_visits_every_view() {
         .state()
         .runtime()
         .unwrap()
+        .data
         .library
         .as_ref()
         .unwrap()
@@ -135,7 +136,7 @@ fn child_visits_every_view() {
         .id;
     h.state_mut().command(Command::OpenPerson(person));
     wait(&mut h, "the person view", 60, |a| {
-        a.saved.view == View::Person && a.runtime().is_some_and(|r| r.person_faces.is_some())
+        a.saved.view == View::Person && a.runtime().is_some_and(|r| r.data.person_faces.is_some())
     });
     h.run_steps(20);
     println!("VISITED EVERY VIEW");

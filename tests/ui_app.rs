@@ -11,7 +11,7 @@ use egui::{Key, Modifiers};
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
 
-use likeness::ui::{App, Command, Saved, ScanResult, View};
+use likeness::ui::{App, Command, Job, Saved, ScanResult, View};
 
 use common::ui::{harness, idle_library, wait};
 
@@ -36,13 +36,14 @@ fn empty_library_guides_and_errors_never_crash() {
     h.get_by_role_and_label(Role::Button, "Add").click();
     wait(&mut h, "the error", 20, |a| {
         a.runtime()
-            .is_some_and(|r| r.messages.iter().any(|m| m.error))
+            .is_some_and(|r| r.data.messages.iter().any(|m| m.error))
     });
     h.get_by_label_contains("cannot add /no/such/folder");
     assert!(h
         .state()
         .runtime()
         .unwrap()
+        .data
         .library
         .as_ref()
         .unwrap()
@@ -68,8 +69,9 @@ fn empty_library_guides_and_errors_never_crash() {
     type_into(&mut h, "Second photo", "/no/b.jpg");
     h.get_by_role_and_label(Role::Button, "Compare").click();
     wait(&mut h, "the verify error", 30, |a| {
-        a.runtime()
-            .is_some_and(|r| !r.verifying && r.messages.iter().any(|m| m.text.contains("a.jpg")))
+        a.runtime().is_some_and(|r| {
+            !r.data.verifying && r.data.messages.iter().any(|m| m.text.contains("a.jpg"))
+        })
     });
 }
 
@@ -89,18 +91,22 @@ fn scan_summary_lists_failed_files_with_reasons() {
     }
     let mut h = harness(&dir.path().join("lib.db"));
     wait(&mut h, "the first snapshot", 20, idle_library);
-    h.state_mut().command(Command::AddFolder(photos.clone()));
+    h.state_mut()
+        .command(Command::Ask(Job::AddFolder(photos.clone())));
     wait(&mut h, "the folder", 20, |a| {
         a.runtime()
-            .and_then(|r| r.library.as_ref())
+            .and_then(|r| r.data.library.as_ref())
             .is_some_and(|l| l.folders.len() == 1)
     });
     h.get_by_role_and_label(Role::Button, "Scan").click();
     wait(&mut h, "the scan", 120, |a| {
         a.runtime().is_some_and(|r| {
             !r.scanning()
-                && r.last_scan.is_some()
-                && r.library.as_ref().is_some_and(|l| l.failures.len() == 2)
+                && r.data.last_scan.is_some()
+                && r.data
+                    .library
+                    .as_ref()
+                    .is_some_and(|l| l.failures.len() == 2)
         })
     });
     // Grouped by kind of reason, each group opening on its files.
@@ -115,7 +121,7 @@ fn scan_summary_lists_failed_files_with_reasons() {
     h.get_by_role_and_label(Role::Button, "Remove").click();
     wait(&mut h, "the removal", 20, |a| {
         a.runtime()
-            .and_then(|r| r.library.as_ref())
+            .and_then(|r| r.data.library.as_ref())
             .is_some_and(|l| l.folders.is_empty() && l.failures.is_empty())
     });
 }
@@ -170,12 +176,13 @@ fn two_dropped_photos_are_compared_side_by_side() {
     );
     h.get_by_role_and_label(Role::Button, "Compare").click();
     wait(&mut h, "the verdict", 60, |a| {
-        a.runtime().is_some_and(|r| r.verdict.is_some())
+        a.runtime().is_some_and(|r| r.data.verdict.is_some())
     });
     let v = &h
         .state()
         .runtime()
         .unwrap()
+        .data
         .verdict
         .as_ref()
         .unwrap()
@@ -253,7 +260,7 @@ fn scan_name_merge_remove_verify_undo() {
     h.get_by_role_and_label(Role::Button, "Add").click();
     wait(&mut h, "the folder", 20, |a| {
         a.runtime()
-            .and_then(|r| r.library.as_ref())
+            .and_then(|r| r.data.library.as_ref())
             .is_some_and(|l| l.folders.len() == 1)
     });
     h.get_by_role_and_label(Role::Button, "Scan").click();
@@ -261,9 +268,9 @@ fn scan_name_merge_remove_verify_undo() {
     assert!(h.state().runtime().unwrap().scanning());
     wait(&mut h, "the scan", 300, |a| {
         a.runtime()
-            .is_some_and(|r| r.last_scan.is_some() && !r.scanning())
+            .is_some_and(|r| r.data.last_scan.is_some() && !r.scanning())
     });
-    match &h.state().runtime().unwrap().last_scan {
+    match &h.state().runtime().unwrap().data.last_scan {
         Some(ScanResult::Finished(o)) => {
             assert_eq!(o.photos_indexed as usize, files.len(), "{o:?}");
             assert!(o.faces_found as usize >= files.len(), "{o:?}");
@@ -273,7 +280,7 @@ fn scan_name_merge_remove_verify_undo() {
     h.get_by_label("Scan finished.");
     wait(&mut h, "people", 20, |a| {
         a.runtime()
-            .and_then(|r| r.library.as_ref())
+            .and_then(|r| r.data.library.as_ref())
             .is_some_and(|l| !l.people.is_empty())
     });
     {
@@ -289,6 +296,7 @@ fn scan_name_merge_remove_verify_undo() {
         .state()
         .runtime()
         .unwrap()
+        .data
         .library
         .as_ref()
         .unwrap()
@@ -304,16 +312,16 @@ fn scan_name_merge_remove_verify_undo() {
     let first = people[0].id;
     h.get_all_by_label("Unnamed").next().unwrap().click();
     wait(&mut h, "the person view", 20, |a| {
-        a.saved.view == View::Person && a.runtime().is_some_and(|r| r.person_faces.is_some())
+        a.saved.view == View::Person && a.runtime().is_some_and(|r| r.data.person_faces.is_some())
     });
     let shown = h.state().saved.person.unwrap();
     assert_eq!(shown, first);
     // Merge candidates: the closest people first, each with its distance on screen.
     wait(&mut h, "the closest people", 30, |a| {
         a.runtime()
-            .is_some_and(|r| r.closest.as_ref().is_some_and(|(p, _)| *p == first))
+            .is_some_and(|r| r.data.closest.as_ref().is_some_and(|(p, _)| *p == first))
     });
-    let near = h.state().runtime().unwrap().closest.clone().unwrap().1;
+    let near = h.state().runtime().unwrap().data.closest.clone().unwrap().1;
     assert!(!near.is_empty());
     assert!(near.windows(2).all(|w| w[0].1 <= w[1].1), "{near:?}");
     h.run_steps(2);
@@ -331,7 +339,7 @@ fn scan_name_merge_remove_verify_undo() {
     h.get_by_role_and_label(Role::Button, "Rename").click();
     wait(&mut h, "the new name", 20, |a| {
         a.runtime()
-            .and_then(|r| r.library.as_ref())
+            .and_then(|r| r.data.library.as_ref())
             .is_some_and(|l| {
                 l.people
                     .iter()
@@ -350,15 +358,19 @@ fn scan_name_merge_remove_verify_undo() {
     let other = people.iter().find(|p| p.id != first).unwrap().clone();
     h.state_mut().command(Command::OpenPerson(other.id));
     wait(&mut h, "the other person", 20, |a| {
-        a.runtime()
-            .is_some_and(|r| r.person_faces.as_ref().is_some_and(|(p, _)| *p == other.id))
+        a.runtime().is_some_and(|r| {
+            r.data
+                .person_faces
+                .as_ref()
+                .is_some_and(|(p, _)| *p == other.id)
+        })
     });
     type_into(&mut h, "Find a person", "Ann");
     h.get_by_role_and_label(Role::Button, "Merge").click();
     let before = people.len();
     wait(&mut h, "the merge", 20, |a| {
         a.runtime()
-            .and_then(|r| r.library.as_ref())
+            .and_then(|r| r.data.library.as_ref())
             .is_some_and(|l| l.people.len() == before - 1)
     });
     let ann_faces = other.faces + people[0].faces;
@@ -371,7 +383,8 @@ fn scan_name_merge_remove_verify_undo() {
     h.state_mut().command(Command::OpenPerson(first));
     wait(&mut h, "Ann's faces", 20, |a| {
         a.runtime().is_some_and(|r| {
-            r.person_faces
+            r.data
+                .person_faces
                 .as_ref()
                 .is_some_and(|(p, f)| *p == first && f.len() as u64 == ann_faces)
         })
@@ -380,6 +393,7 @@ fn scan_name_merge_remove_verify_undo() {
         .state()
         .runtime()
         .unwrap()
+        .data
         .person_faces
         .as_ref()
         .unwrap()
@@ -392,7 +406,7 @@ fn scan_name_merge_remove_verify_undo() {
         .click();
     wait(&mut h, "the removal", 20, |a| {
         a.runtime()
-            .and_then(|r| r.library.as_ref())
+            .and_then(|r| r.data.library.as_ref())
             .and_then(|l| l.people.iter().find(|p| p.id == first))
             .is_some_and(|p| p.faces == ann_faces - 1)
     });
@@ -407,7 +421,7 @@ fn scan_name_merge_remove_verify_undo() {
     h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
     wait(&mut h, "the undo", 20, |a| {
         a.runtime()
-            .and_then(|r| r.library.as_ref())
+            .and_then(|r| r.data.library.as_ref())
             .and_then(|l| l.people.iter().find(|p| p.id == first))
             .is_some_and(|p| p.faces == ann_faces)
     });
@@ -424,13 +438,14 @@ fn scan_name_merge_remove_verify_undo() {
     // Split two of Ann's faces off as a new person, then hide that person.
     let people_now = |a: &App| {
         a.runtime()
-            .and_then(|r| r.library.as_ref())
+            .and_then(|r| r.data.library.as_ref())
             .map_or(0, |l| l.people.len())
     };
     let before = people_now(h.state());
     wait(&mut h, "Ann's faces again", 20, |a| {
         a.runtime().is_some_and(|r| {
-            r.person_faces
+            r.data
+                .person_faces
                 .as_ref()
                 .is_some_and(|(p, f)| *p == first && f.len() as u64 == ann_faces)
         })
@@ -439,6 +454,7 @@ fn scan_name_merge_remove_verify_undo() {
         .state()
         .runtime()
         .unwrap()
+        .data
         .person_faces
         .as_ref()
         .unwrap()
@@ -462,7 +478,8 @@ fn scan_name_merge_remove_verify_undo() {
     h.state_mut().command(Command::OpenPerson(split_person.id));
     wait(&mut h, "the new person", 20, |a| {
         a.runtime().is_some_and(|r| {
-            r.person_faces
+            r.data
+                .person_faces
                 .as_ref()
                 .is_some_and(|(p, _)| *p == split_person.id)
         })
@@ -470,7 +487,7 @@ fn scan_name_merge_remove_verify_undo() {
     h.get_by_role_and_label(Role::Button, "Hide").click();
     wait(&mut h, "hidden", 20, |a| {
         a.runtime()
-            .and_then(|r| r.library.as_ref())
+            .and_then(|r| r.data.library.as_ref())
             .is_some_and(|l| l.people.iter().any(|p| p.id == split_person.id && p.hidden))
     });
     // Undo twice: shown again, then the faces are back with Ann.
@@ -479,7 +496,7 @@ fn scan_name_merge_remove_verify_undo() {
     h.get_by_role_and_label(Role::Button, "Undo").click();
     wait(&mut h, "both undone", 20, |a| {
         a.runtime()
-            .and_then(|r| r.library.as_ref())
+            .and_then(|r| r.data.library.as_ref())
             .and_then(|l| l.people.iter().find(|p| p.id == first))
             .is_some_and(|p| p.faces == ann_faces)
     });
@@ -487,9 +504,16 @@ fn scan_name_merge_remove_verify_undo() {
     // Review: a suggestion for Ann, or the empty state when every face already has a person.
     h.key_press_modifiers(Modifiers::COMMAND, Key::Num4);
     wait(&mut h, "suggestions", 30, |a| {
-        a.runtime().is_some_and(|r| r.suggestions.is_some())
+        a.runtime().is_some_and(|r| r.data.suggestions.is_some())
     });
-    let suggestions = h.state().runtime().unwrap().suggestions.clone().unwrap();
+    let suggestions = h
+        .state()
+        .runtime()
+        .unwrap()
+        .data
+        .suggestions
+        .clone()
+        .unwrap();
     if suggestions.is_empty() {
         h.get_by_label("Nothing to review");
     } else {
@@ -508,9 +532,9 @@ fn scan_name_merge_remove_verify_undo() {
     // Answer an uncertain pair in the verify view.
     h.key_press_modifiers(Modifiers::COMMAND, Key::Num5);
     wait(&mut h, "uncertain pairs", 30, |a| {
-        a.runtime().is_some_and(|r| r.pairs.is_some())
+        a.runtime().is_some_and(|r| r.data.pairs.is_some())
     });
-    let pairs = h.state().runtime().unwrap().pairs.clone().unwrap();
+    let pairs = h.state().runtime().unwrap().data.pairs.clone().unwrap();
     if pairs.is_empty() {
         h.get_by_label("No uncertain pairs");
     } else {
@@ -597,6 +621,7 @@ fn old_library_is_offered_the_better_model_and_upgrades_keeping_names() {
         .state()
         .runtime()
         .unwrap()
+        .data
         .library
         .as_ref()
         .unwrap()
@@ -616,12 +641,12 @@ fn old_library_is_offered_the_better_model_and_upgrades_keeping_names() {
     .click();
     wait(&mut h, "the upgrade", 300, |a| {
         a.runtime().is_some_and(|r| {
-            matches!(r.last_scan, Some(ScanResult::Upgraded(_))) && r.scan.is_none()
+            matches!(r.data.last_scan, Some(ScanResult::Upgraded(_))) && r.data.scan.is_none()
         })
     });
     wait(&mut h, "the refreshed library", 20, |a| {
         a.runtime()
-            .and_then(|r| r.library.as_ref())
+            .and_then(|r| r.data.library.as_ref())
             .is_some_and(|l| l.model.id() == DEFAULT_EMBEDDER.id())
     });
     assert_eq!(h.state().saved.view, View::Library);
@@ -662,12 +687,12 @@ fn forgetting_says_what_goes_and_asks_before_it_removes_anything() {
     wait(&mut h, "the first snapshot", 20, idle_library);
     let stats = |a: &App| {
         a.runtime()
-            .and_then(|r| r.library.as_ref())
+            .and_then(|r| r.data.library.as_ref())
             .map(|l| l.stats.faces)
     };
     let people_now = |a: &App| {
         a.runtime()
-            .and_then(|r| r.library.as_ref())
+            .and_then(|r| r.data.library.as_ref())
             .map(|l| l.people.clone())
             .unwrap_or_default()
     };
@@ -710,7 +735,7 @@ fn forgetting_says_what_goes_and_asks_before_it_removes_anything() {
     assert!(h.query_by_label("Forget for good").is_none());
     let stats = |a: &App| {
         a.runtime()
-            .and_then(|r| r.library.as_ref())
+            .and_then(|r| r.data.library.as_ref())
             .map(|l| l.stats.faces)
     };
     assert_eq!(stats(h.state()), Some(faces));
@@ -764,17 +789,20 @@ fn drawing_a_missed_face_names_it_and_undo_takes_it_back() {
             .collect::<Vec<_>>()
     };
     let person_named = |a: &App, name: &str| {
-        a.runtime().and_then(|r| r.library.as_ref()).and_then(|l| {
-            l.people
-                .iter()
-                .find(|p| p.name.as_deref() == Some(name))
-                .cloned()
-        })
+        a.runtime()
+            .and_then(|r| r.data.library.as_ref())
+            .and_then(|l| {
+                l.people
+                    .iter()
+                    .find(|p| p.name.as_deref() == Some(name))
+                    .cloned()
+            })
     };
     let mut h = harness(&db);
     wait(&mut h, "the first snapshot", 20, idle_library);
     h.state_mut().command(Command::Show(View::Photos));
-    h.state_mut().command(Command::OpenPhoto(photo_id));
+    h.state_mut()
+        .command(Command::Ask(Job::OpenPhoto(photo_id)));
     wait(&mut h, "the photo", 30, |a| {
         a.runtime()
             .is_some_and(|r| r.shown.values().any(|p| p.info.photo_id == Some(photo_id)))
@@ -854,19 +882,25 @@ fn ungrouped_faces_are_named_or_ignored_in_batches_and_undone_in_one_step() {
     wait(&mut h, "the first snapshot", 20, idle_library);
     h.key_press_modifiers(Modifiers::COMMAND, Key::Num3);
     wait(&mut h, "the ungrouped faces", 30, |a| {
-        a.runtime().is_some_and(|r| r.ungrouped.is_some())
+        a.runtime().is_some_and(|r| r.data.ungrouped.is_some())
     });
     assert_eq!(h.state().saved.view, View::Ungrouped);
-    let (faces, total) = (*h.state().runtime().unwrap().ungrouped.clone().unwrap()).clone();
+    let (faces, total) = (*h.state().runtime().unwrap().data.ungrouped.clone().unwrap()).clone();
     assert!(faces.len() >= 3, "{total}");
-    let ungrouped_total = |a: &App| a.runtime().and_then(|r| r.ungrouped.as_ref()).map(|u| u.1);
+    let ungrouped_total = |a: &App| {
+        a.runtime()
+            .and_then(|r| r.data.ungrouped.as_ref())
+            .map(|u| u.1)
+    };
     let named = |a: &App, name: &str| {
-        a.runtime().and_then(|r| r.library.as_ref()).and_then(|l| {
-            l.people
-                .iter()
-                .find(|p| p.name.as_deref() == Some(name))
-                .cloned()
-        })
+        a.runtime()
+            .and_then(|r| r.data.library.as_ref())
+            .and_then(|l| {
+                l.people
+                    .iter()
+                    .find(|p| p.name.as_deref() == Some(name))
+                    .cloned()
+            })
     };
     // Two faces of different photos, picked by clicking their tiles, named as one new person.
     let a = faces[0].clone();
@@ -899,7 +933,7 @@ fn ungrouped_faces_are_named_or_ignored_in_batches_and_undone_in_one_step() {
         ungrouped_total(app) == Some(total - 1)
             && app
                 .runtime()
-                .and_then(|r| r.library.as_ref())
+                .and_then(|r| r.data.library.as_ref())
                 .map(|l| l.stats.ignored)
                 == Some(1)
     });

@@ -7,6 +7,7 @@
 mod app;
 pub mod backend;
 mod commands;
+mod context;
 mod state;
 mod textures;
 mod views;
@@ -14,11 +15,12 @@ mod worker;
 
 use std::path::PathBuf;
 
-pub use app::{App, Message, Runtime};
+pub use app::{App, Runtime};
 pub use commands::Command;
+pub use context::{Message, Snapshots};
 pub use state::{FaceCard, Library, PersonCard, Saved, ScanResult, View};
 pub use textures::{decode_thumb, ThumbCache};
-pub use worker::PhotoSlot;
+pub use worker::{Job, PhotoSlot};
 
 /// Open the app window on the database at `db` (`None`: the default library database).
 /// Returns when the window closes.

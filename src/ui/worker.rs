@@ -38,8 +38,10 @@ pub enum PhotoSlot {
     Photo,
 }
 
-/// Work for the worker.
-#[derive(Debug)]
+/// Work for the worker. Views ask for most of these as they are (`Command::Ask`); the scan,
+/// the upgrade, a person's faces, a photo and decisions go through the app, which owns their
+/// progress, cancel token and what they make stale.
+#[derive(Debug, Clone)]
 pub enum Job {
     Refresh,
     AddFolder(PathBuf),
@@ -264,6 +266,9 @@ impl Worker {
                 self.emit(Event::Library(Box::new(lib)));
             }
             Job::AddFolder(path) => {
+                if path.as_os_str().is_empty() {
+                    return Err("type a folder path first".into());
+                }
                 let canon = std::fs::canonicalize(&path)
                     .map_err(|e| format!("cannot add {}: {e}", path.display()))?;
                 if !canon.is_dir() {

@@ -136,6 +136,6 @@ pub mod ui {
     }
 
     pub fn idle_library(app: &App) -> bool {
-        app.runtime().is_some_and(|r| r.library.is_some())
+        app.runtime().is_some_and(|r| r.data.library.is_some())
     }
 }

@@ -2,13 +2,13 @@
 
 use egui::{Color32, Context, Key, Modifiers, RichText, Ui};
 
-use super::super::app::Runtime;
 use super::super::commands::Command;
+use super::super::context::ViewCtx;
 use super::super::state::{Saved, View};
 use crate::people::Act;
 
 /// Keyboard shortcuts that work in every view.
-pub fn shortcuts(ctx: &Context, saved: &mut Saved, rt: &mut Runtime) {
+pub fn shortcuts(ctx: &Context, saved: &mut Saved, cx: &mut ViewCtx<'_>) {
     let typing = ctx.egui_wants_keyboard_input();
     ctx.input_mut(|i| {
         for (n, v) in View::NAV.iter().enumerate() {
@@ -22,20 +22,20 @@ pub fn shortcuts(ctx: &Context, saved: &mut Saved, rt: &mut Runtime) {
                 _ => Key::Num7,
             };
             if i.consume_key(Modifiers::COMMAND, key) {
-                rt.commands.push(Command::Show(*v));
+                cx.push(Command::Show(*v));
             }
         }
         if !typing && i.consume_key(Modifiers::COMMAND, Key::Z) {
-            rt.commands.push(Command::People(Act::Undo));
+            cx.push(Command::People(Act::Undo));
         }
         if !typing && saved.view == View::Person && i.consume_key(Modifiers::NONE, Key::Escape) {
-            rt.commands.push(Command::Show(View::People));
+            cx.push(Command::Show(View::People));
         }
     });
 }
 
 /// The navigation bar: the views and Undo.
-pub fn nav_bar(ui: &mut Ui, saved: &Saved, rt: &mut Runtime) {
+pub fn nav_bar(ui: &mut Ui, saved: &Saved, cx: &mut ViewCtx<'_>) {
     ui.horizontal(|ui| {
         ui.heading("Likeness");
         ui.separator();
@@ -45,25 +45,25 @@ pub fn nav_bar(ui: &mut Ui, saved: &Saved, rt: &mut Runtime) {
                 .selectable_label(current, v.label())
                 .on_hover_text(format!("Ctrl+{}", n + 1));
             if r.clicked() {
-                rt.commands.push(Command::Show(*v));
+                cx.push(Command::Show(*v));
             }
         }
         ui.separator();
-        let can_undo = rt.library.as_ref().is_some_and(|l| l.can_undo);
+        let can_undo = cx.data.library.as_ref().is_some_and(|l| l.can_undo);
         if ui
             .add_enabled(can_undo, egui::Button::new("Undo"))
             .on_hover_text("Undo the last decision (Ctrl+Z)")
             .clicked()
         {
-            rt.commands.push(Command::People(Act::Undo));
+            cx.push(Command::People(Act::Undo));
         }
     });
 }
 
 /// The status bar: scan progress, totals, the database, messages.
-pub fn status_bar(ui: &mut Ui, rt: &mut Runtime) {
+pub fn status_bar(ui: &mut Ui, cx: &mut ViewCtx<'_>) {
     ui.horizontal_wrapped(|ui| {
-        if let Some(s) = &rt.scan {
+        if let Some(s) = &cx.data.scan {
             let p = s.progress.snapshot();
             ui.spinner();
             ui.label(format!(
@@ -72,7 +72,7 @@ pub fn status_bar(ui: &mut Ui, rt: &mut Runtime) {
             ));
             ui.separator();
         }
-        match &rt.library {
+        match &cx.data.library {
             Some(l) => ui.label(format!(
                 "{} photos · {} faces · {} people · {}",
                 l.stats.photos,
@@ -80,12 +80,12 @@ pub fn status_bar(ui: &mut Ui, rt: &mut Runtime) {
                 l.people.len(),
                 l.db.display()
             )),
-            None => ui.label(format!("Opening {}…", rt.db.display())),
+            None => ui.label(format!("Opening {}…", cx.data.db.display())),
         };
     });
-    if !rt.messages.is_empty() {
+    if !cx.data.messages.is_empty() {
         let mut dismiss = false;
-        for m in &rt.messages {
+        for m in &cx.data.messages {
             ui.horizontal(|ui| {
                 let color = if m.error {
                     Color32::from_rgb(220, 80, 70)
@@ -99,7 +99,7 @@ pub fn status_bar(ui: &mut Ui, rt: &mut Runtime) {
             dismiss = true;
         }
         if dismiss {
-            rt.commands.push(Command::DismissMessages);
+            cx.push(Command::DismissMessages);
         }
     }
 }

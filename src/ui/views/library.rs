@@ -3,15 +3,17 @@
 
 use egui::{ProgressBar, RichText, Ui};
 
-use super::super::app::Runtime;
 use super::super::commands::Command;
+use super::super::context::ViewCtx;
 use super::super::state::{Saved, ScanResult};
+use super::super::worker::Job;
 
 /// Draw the library view.
-pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
+pub fn show(ui: &mut Ui, saved: &mut Saved, cx: &mut ViewCtx<'_>) {
     ui.heading("Library");
     ui.add_space(4.0);
-    let folders = rt
+    let folders = cx
+        .data
         .library
         .as_ref()
         .map(|l| l.folders.clone())
@@ -24,11 +26,11 @@ pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
             for f in &folders {
                 ui.monospace(&f.path);
                 if ui
-                    .add_enabled(!rt.scanning(), egui::Button::new("Remove"))
+                    .add_enabled(!cx.data.scanning(), egui::Button::new("Remove"))
                     .on_hover_text("Stop scanning this folder (names and decisions are kept)")
                     .clicked()
                 {
-                    rt.commands.push(Command::RemoveFolder(f.id));
+                    cx.push(Command::Ask(Job::RemoveFolder(f.id)));
                 }
                 ui.end_row();
             }
@@ -41,7 +43,7 @@ pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
             .on_hover_text("Choose a folder with the system dialog")
             .clicked()
         {
-            rt.commands.push(Command::PickFolder);
+            cx.push(Command::PickFolder);
         }
         ui.label("or type a path:");
         let label = ui.label("Folder path");
@@ -54,17 +56,18 @@ pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
             .labelled_by(label.id);
         let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
         if ui.button("Add").clicked() || enter {
-            rt.commands
-                .push(Command::AddFolder(saved.typed_folder.trim().into()));
+            cx.push(Command::Ask(Job::AddFolder(
+                saved.typed_folder.trim().into(),
+            )));
         }
     });
     ui.add_space(12.0);
     ui.separator();
-    scan_panel(ui, rt, !folders.is_empty());
+    scan_panel(ui, cx, !folders.is_empty());
 }
 
-fn scan_panel(ui: &mut Ui, rt: &mut Runtime, has_folders: bool) {
-    if let Some(s) = &rt.scan {
+fn scan_panel(ui: &mut Ui, cx: &mut ViewCtx<'_>, has_folders: bool) {
+    if let Some(s) = &cx.data.scan {
         let p = s.progress.snapshot();
         let secs = s.started.elapsed().as_secs_f64().max(1e-3);
         let frac = if p.total > 0 {
@@ -98,7 +101,7 @@ fn scan_panel(ui: &mut Ui, rt: &mut Runtime, has_folders: bool) {
             .on_hover_text("Stop after the current batch; the next scan resumes")
             .clicked()
         {
-            rt.commands.push(Command::CancelScan);
+            cx.push(Command::CancelScan);
         }
         if cancelling {
             ui.label("Stopping after the current batch…");
@@ -108,10 +111,10 @@ fn scan_panel(ui: &mut Ui, rt: &mut Runtime, has_folders: bool) {
         .on_hover_text("Find new and changed photos and their faces")
         .clicked()
     {
-        rt.commands.push(Command::Scan);
+        cx.push(Command::Scan);
     }
     ui.add_space(8.0);
-    match &rt.last_scan {
+    match &cx.data.last_scan {
         Some(ScanResult::Finished(o)) => {
             ui.label(RichText::new(if o.cancelled {
                 "Scan cancelled — run it again to resume."
@@ -155,7 +158,8 @@ fn scan_panel(ui: &mut Ui, rt: &mut Runtime, has_folders: bool) {
         }
         None => {}
     }
-    let failures = rt
+    let failures = cx
+        .data
         .library
         .as_ref()
         .map(|l| l.failures.as_slice())

@@ -14,8 +14,9 @@ pub mod verify;
 
 use egui::{Color32, Rect, Response, Sense, Stroke, StrokeKind, Ui, Vec2};
 
-use super::app::PhotoOnScreen;
+use super::context::{PhotoOnScreen, ViewCtx};
 use super::textures::ThumbCache;
+use super::worker::Job;
 
 /// A face thumbnail of `side` points; a grey placeholder until the loader delivers it.
 pub fn face_tile(ui: &mut Ui, thumbs: &mut ThumbCache, face: i64, side: f32) -> Response {
@@ -92,19 +93,19 @@ pub fn empty_state(ui: &mut Ui, title: &str, hint: &str) {
 /// `what_goes` is the sentence shown before anything is deleted.
 pub fn forget_control(
     ui: &mut Ui,
-    rt: &mut super::app::Runtime,
+    cx: &mut ViewCtx<'_>,
     what: crate::people::Forget,
     button: &str,
     what_goes: String,
 ) {
     use super::commands::Command;
-    if rt.views.confirm_forget != Some(what) {
+    if cx.state.confirm_forget != Some(what) {
         if ui
-            .add_enabled(!rt.scanning(), egui::Button::new(button))
+            .add_enabled(!cx.data.scanning(), egui::Button::new(button))
             .on_hover_text("Removes face data for good; asks first")
             .clicked()
         {
-            rt.views.confirm_forget = Some(what);
+            cx.state.confirm_forget = Some(what);
         }
         return;
     }
@@ -112,10 +113,10 @@ pub fn forget_control(
         ui.label(egui::RichText::new(what_goes).color(ui.visuals().warn_fg_color));
         ui.horizontal(|ui| {
             if ui.button("Forget for good").clicked() {
-                rt.commands.push(Command::Forget(what));
+                cx.push(Command::Ask(Job::Forget(what)));
             }
             if ui.button("Keep").clicked() {
-                rt.views.confirm_forget = None;
+                cx.state.confirm_forget = None;
             }
         });
     });

@@ -4,8 +4,8 @@
 
 use egui::{Key, RichText, Ui, Vec2};
 
-use super::super::app::Runtime;
 use super::super::commands::Command;
+use super::super::context::ViewCtx;
 use super::super::state::Saved;
 use super::{empty_state, face_tile};
 
@@ -13,8 +13,8 @@ const THUMB: f32 = 112.0;
 const CELL: Vec2 = Vec2::new(132.0, 160.0);
 
 /// Said once, plainly: a better embedder is available and what upgrading does.
-fn model_notice(ui: &mut Ui, saved: &Saved, rt: &mut Runtime) {
-    let Some(lib) = &rt.library else { return };
+fn model_notice(ui: &mut Ui, saved: &Saved, cx: &mut ViewCtx<'_>) {
+    let Some(lib) = &cx.data.library else { return };
     let Some(better) = lib.better_model else {
         return;
     };
@@ -22,7 +22,7 @@ fn model_notice(ui: &mut Ui, saved: &Saved, rt: &mut Runtime) {
         return;
     }
     let (current, faces) = (lib.model.name, lib.stats.faces);
-    let scanning = rt.scanning();
+    let scanning = cx.data.scanning();
     egui::Frame::group(ui.style()).show(ui, |ui| {
         ui.label(RichText::new(format!("A better face model is available: {}", better.name)).strong());
         ui.label(format!(
@@ -34,12 +34,12 @@ fn model_notice(ui: &mut Ui, saved: &Saved, rt: &mut Runtime) {
                 .add_enabled(!scanning, egui::Button::new(format!("Upgrade to {}", better.name)))
                 .clicked()
             {
-                rt.commands.push(Command::Upgrade(better.id().to_string()));
-                rt.commands.push(Command::ModelNoticeSeen(better.id().to_string()));
-                rt.commands.push(Command::Show(super::super::state::View::Library));
+                cx.push(Command::Upgrade(better.id().to_string()));
+                cx.push(Command::ModelNoticeSeen(better.id().to_string()));
+                cx.push(Command::Show(super::super::state::View::Library));
             }
             if ui.button("Not now").on_hover_text("Settings, under Face model, can upgrade later").clicked() {
-                rt.commands.push(Command::ModelNoticeSeen(better.id().to_string()));
+                cx.push(Command::ModelNoticeSeen(better.id().to_string()));
             }
         });
     });
@@ -47,7 +47,7 @@ fn model_notice(ui: &mut Ui, saved: &Saved, rt: &mut Runtime) {
 }
 
 /// Draw the people view.
-pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
+pub fn show(ui: &mut Ui, saved: &mut Saved, cx: &mut ViewCtx<'_>) {
     ui.horizontal(|ui| {
         ui.heading("People");
         ui.add_space(12.0);
@@ -59,26 +59,25 @@ pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
         )
         .labelled_by(label.id);
         ui.checkbox(&mut saved.show_hidden, "Show hidden");
-        if let Some(l) = &rt.library {
+        if let Some(l) = &cx.data.library {
             ui.label(format!(
                 "{} people · {} faces not yet grouped",
                 l.people.len(),
                 l.unassigned
             ));
             if l.unassigned > 0 && ui.small_button("See them").clicked() {
-                rt.commands
-                    .push(Command::Show(super::super::state::View::Ungrouped));
+                cx.push(Command::Show(super::super::state::View::Ungrouped));
             }
         }
     });
     ui.separator();
-    model_notice(ui, saved, rt);
-    let Some(lib) = &rt.library else {
+    model_notice(ui, saved, cx);
+    let Some(lib) = &cx.data.library else {
         ui.spinner();
         return;
     };
     if lib.people.is_empty() {
-        if rt.scan.is_some() {
+        if cx.data.scan.is_some() {
             empty_state(
                 ui,
                 "Scanning…",
@@ -102,9 +101,9 @@ pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
     let key = (
         saved.people_filter.trim().to_lowercase(),
         saved.show_hidden,
-        rt.generation,
+        cx.data.generation,
     );
-    if rt.views.people_rows.as_ref().is_none_or(|(k, _)| *k != key) {
+    if cx.state.people_rows.as_ref().is_none_or(|(k, _)| *k != key) {
         let rows = lib
             .people
             .iter()
@@ -115,11 +114,11 @@ pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
             })
             .map(|(i, _)| i)
             .collect();
-        rt.views.people_rows = Some((key, rows));
-        rt.views.cursor = 0;
+        cx.state.people_rows = Some((key, rows));
+        cx.state.cursor = 0;
     }
-    let rows = rt
-        .views
+    let rows = cx
+        .state
         .people_rows
         .as_ref()
         .map(|(_, r)| r.clone())
@@ -134,7 +133,7 @@ pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
     // Keyboard: arrows move the cursor, Enter opens the person.
     let mut moved = false;
     if !ui.ctx().egui_wants_keyboard_input() {
-        let c = &mut rt.views.cursor;
+        let c = &mut cx.state.cursor;
         ui.input(|i| {
             let before = *c;
             if i.key_pressed(Key::ArrowRight) {
@@ -152,12 +151,12 @@ pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
             moved = *c != before;
         });
         if ui.input(|i| i.key_pressed(Key::Enter)) {
-            if let Some(&i) = rows.get(rt.views.cursor) {
-                rt.commands.push(Command::OpenPerson(lib.people[i].id));
+            if let Some(&i) = rows.get(cx.state.cursor) {
+                cx.push(Command::OpenPerson(lib.people[i].id));
             }
         }
     }
-    let cursor = rt.views.cursor.min(rows.len() - 1);
+    let cursor = cx.state.cursor.min(rows.len() - 1);
     let mut area = egui::ScrollArea::vertical()
         .id_salt("people-grid")
         .auto_shrink([false, false]);
@@ -177,7 +176,7 @@ pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
                     ui.allocate_ui(CELL, |ui| {
                         ui.vertical_centered(|ui| {
                             let resp = match p.face {
-                                Some(f) => face_tile(ui, &mut rt.thumbs, f, THUMB),
+                                Some(f) => face_tile(ui, cx.thumbs, f, THUMB),
                                 None => {
                                     ui.allocate_exact_size(Vec2::splat(THUMB), egui::Sense::click())
                                         .1
@@ -216,6 +215,6 @@ pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
         }
     });
     if let Some(id) = open {
-        rt.commands.push(Command::OpenPerson(id));
+        cx.push(Command::OpenPerson(id));
     }
 }

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use egui::{Key, Modifiers, RichText, Ui, Vec2};
 
-use super::super::app::Runtime;
 use super::super::commands::Command;
+use super::super::context::ViewCtx;
 use super::super::state::{PersonCard, Saved, View};
 use super::super::worker::PhotoSlot;
 use super::{face_tile, photo_with_boxes};
@@ -16,12 +16,13 @@ use crate::people::Act;
 const THUMB: f32 = 96.0;
 
 /// Draw the person view.
-pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
+pub fn show(ui: &mut Ui, saved: &mut Saved, cx: &mut ViewCtx<'_>) {
     let Some(id) = saved.person else {
-        rt.commands.push(Command::Show(View::People));
+        cx.push(Command::Show(View::People));
         return;
     };
-    let card = rt
+    let card = cx
+        .data
         .library
         .as_ref()
         .and_then(|l| l.people.iter().find(|p| p.id == id).cloned());
@@ -31,7 +32,7 @@ pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
     };
     ui.horizontal(|ui| {
         if ui.button("Back to people").on_hover_text("Esc").clicked() {
-            rt.commands.push(Command::Show(View::People));
+            cx.push(Command::Show(View::People));
         }
         ui.heading(card.display_name());
         ui.label(format!("{} faces", card.faces));
@@ -39,17 +40,17 @@ pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
             ui.label(RichText::new("hidden").weak());
         }
     });
-    if rt.views.rename_for != Some(id) {
-        rt.views.rename_for = Some(id);
-        rt.views.rename = card.name.clone().unwrap_or_default();
+    if cx.state.rename_for != Some(id) {
+        cx.state.rename_for = Some(id);
+        cx.state.rename = card.name.clone().unwrap_or_default();
     }
     ui.horizontal(|ui| {
         let label = ui.label("Name");
         let field = ui
-            .add(egui::TextEdit::singleline(&mut rt.views.rename).desired_width(220.0))
+            .add(egui::TextEdit::singleline(&mut cx.state.rename).desired_width(220.0))
             .labelled_by(label.id);
         let enter = field.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
-        let name = rt.views.rename.trim().to_string();
+        let name = cx.state.rename.trim().to_string();
         let changed = !name.is_empty() && Some(&name) != card.name.as_ref();
         if (ui
             .add_enabled(changed, egui::Button::new("Rename"))
@@ -57,7 +58,7 @@ pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
             || enter)
             && changed
         {
-            rt.commands.push(Command::People(Act::Name {
+            cx.push(Command::People(Act::Name {
                 person: id,
                 name: Some(name),
             }));
@@ -69,7 +70,7 @@ pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
             .on_hover_text("Hidden people stay out of the grid and suggestions")
             .clicked()
         {
-            rt.commands.push(Command::People(Act::Hide {
+            cx.push(Command::People(Act::Hide {
                 person: id,
                 hidden: !card.hidden,
             }));
@@ -85,7 +86,7 @@ pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
         );
         super::forget_control(
             ui,
-            rt,
+            cx,
             crate::people::Forget::Person(id),
             "Forget this person...",
             what_goes,
@@ -93,23 +94,23 @@ pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
     });
     ui.separator();
 
-    let faces = match &rt.person_faces {
+    let faces = match &cx.data.person_faces {
         Some((p, f)) if *p == id => f.clone(),
         _ => {
             ui.spinner();
             return;
         }
     };
-    rt.views
+    cx.state
         .selected
         .retain(|f| faces.iter().any(|x| x.id == *f));
     if !ui.ctx().egui_wants_keyboard_input()
         && ui.input_mut(|i| i.consume_key(Modifiers::COMMAND, Key::A))
     {
-        rt.views.selected.extend(faces.iter().map(|f| f.id));
+        cx.state.selected.extend(faces.iter().map(|f| f.id));
     }
-    let n_sel = rt.views.selected.len();
-    let picked: Vec<i64> = rt.views.selected.iter().copied().collect();
+    let n_sel = cx.state.selected.len();
+    let picked: Vec<i64> = cx.state.selected.iter().copied().collect();
     ui.horizontal(|ui| {
         ui.label(format!("{n_sel} selected"));
         let any = n_sel > 0;
@@ -118,7 +119,7 @@ pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
             .on_hover_text("Remove the selected faces from this person (remembered)")
             .clicked()
         {
-            rt.commands.push(Command::People(Act::Reject {
+            cx.push(Command::People(Act::Reject {
                 faces: picked.clone(),
             }));
         }
@@ -126,7 +127,7 @@ pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
             .add_enabled(any, egui::Button::new("Split off as new person"))
             .clicked()
         {
-            rt.commands.push(Command::People(Act::Split {
+            cx.push(Command::People(Act::Split {
                 faces: picked,
                 name: None,
             }));
@@ -135,13 +136,13 @@ pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
             .add_enabled(any, egui::Button::new("Clear selection"))
             .clicked()
         {
-            rt.views.selected.clear();
+            cx.state.selected.clear();
         }
     });
 
     egui::Panel::right("person-side")
         .default_size(360.0)
-        .show(ui, |ui| side_panel(ui, rt, id));
+        .show(ui, |ui| side_panel(ui, cx, id));
 
     let cell = THUMB + 8.0;
     let cols = ((ui.available_width() / cell).floor() as usize).max(1);
@@ -154,9 +155,9 @@ pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
             for r in range {
                 ui.horizontal(|ui| {
                     for f in faces.iter().skip(r * cols).take(cols) {
-                        let resp = face_tile(ui, &mut rt.thumbs, f.id, THUMB)
+                        let resp = face_tile(ui, cx.thumbs, f.id, THUMB)
                             .on_hover_text("Click to select and see the photo");
-                        if rt.views.selected.contains(&f.id) {
+                        if cx.state.selected.contains(&f.id) {
                             let accent = egui::Color32::from_rgb(80, 170, 255);
                             ui.painter().rect_filled(
                                 resp.rect,
@@ -183,36 +184,35 @@ pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
             }
         });
     if let Some(f) = clicked {
-        if !rt.views.selected.remove(&f.id) {
-            rt.views.selected.insert(f.id);
+        if !cx.state.selected.remove(&f.id) {
+            cx.state.selected.insert(f.id);
         }
-        rt.commands
-            .push(Command::ShowFacePhoto(PhotoSlot::Person, f));
+        cx.push(Command::ShowFacePhoto(PhotoSlot::Person, f));
     }
 }
 
-fn side_panel(ui: &mut Ui, rt: &mut Runtime, id: i64) {
-    if let Some(p) = rt.shown.get_mut(&PhotoSlot::Person) {
+fn side_panel(ui: &mut Ui, cx: &mut ViewCtx<'_>, id: i64) {
+    if let Some(p) = cx.shown.get_mut(&PhotoSlot::Person) {
         let max = Vec2::new(ui.available_width(), 300.0);
         let path = p.info.path.clone();
         photo_with_boxes(ui, p, "person-photo", max);
         ui.horizontal_wrapped(|ui| {
             ui.small(&path);
             if ui.small_button("Open").clicked() {
-                rt.commands.push(Command::OpenFile(path.clone()));
+                cx.push(Command::OpenFile(path.clone()));
             }
         });
         ui.separator();
     }
-    let n_sel = rt.views.selected.len();
+    let n_sel = cx.state.selected.len();
     ui.label(RichText::new("Merge with / move to…").strong());
     let label = ui.label("Find a person");
-    ui.add(egui::TextEdit::singleline(&mut rt.views.merge_search).hint_text("name…"))
+    ui.add(egui::TextEdit::singleline(&mut cx.state.merge_search).hint_text("name…"))
         .labelled_by(label.id);
-    let q = rt.views.merge_search.trim().to_lowercase();
-    let Some(lib) = &rt.library else { return };
+    let q = cx.state.merge_search.trim().to_lowercase();
+    let Some(lib) = &cx.data.library else { return };
     // Closest people first, with how close they are; then everyone else in the grid's order.
-    let near: &[(i64, f32)] = match &rt.closest {
+    let near: &[(i64, f32)] = match &cx.data.closest {
         Some((p, near)) if *p == id => near,
         _ => &[],
     };
@@ -247,7 +247,7 @@ fn side_panel(ui: &mut Ui, rt: &mut Runtime, id: i64) {
             for (t, d) in targets {
                 ui.horizontal(|ui| {
                     if let Some(f) = t.face {
-                        face_tile(ui, &mut rt.thumbs, f, 32.0);
+                        face_tile(ui, cx.thumbs, f, 32.0);
                     }
                     ui.label(format!("{} ({})", t.display_name(), t.faces));
                     if let Some(d) = d {
@@ -262,15 +262,15 @@ fn side_panel(ui: &mut Ui, rt: &mut Runtime, id: i64) {
                         .on_hover_text("This person and that one are the same")
                         .clicked()
                     {
-                        rt.commands.push(Command::People(Act::Merge {
+                        cx.push(Command::People(Act::Merge {
                             from: id,
                             into: t.id,
                         }));
-                        rt.commands.push(Command::OpenPerson(t.id));
+                        cx.push(Command::OpenPerson(t.id));
                     }
                     if n_sel > 0 && ui.small_button("Move selected").clicked() {
-                        rt.commands.push(Command::People(Act::Move {
-                            faces: rt.views.selected.iter().copied().collect(),
+                        cx.push(Command::People(Act::Move {
+                            faces: cx.state.selected.iter().copied().collect(),
                             person: t.id,
                         }));
                     }

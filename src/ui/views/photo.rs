@@ -5,34 +5,35 @@
 
 use egui::{Color32, Rect, RichText, Sense, Stroke, StrokeKind, Ui, Vec2};
 
-use super::super::app::Runtime;
 use super::super::commands::Command;
+use super::super::context::ViewCtx;
+use super::super::worker::Job;
 use super::super::worker::PhotoSlot;
 use super::{face_tile, placed_photo};
 use crate::people::Who;
 
 /// Draw the open photo; `false` when the user went back to the grid.
-pub fn show(ui: &mut Ui, rt: &mut Runtime, photo_id: i64) -> bool {
+pub fn show(ui: &mut Ui, cx: &mut ViewCtx<'_>, photo_id: i64) -> bool {
     let mut stay = true;
     ui.horizontal(|ui| {
         if ui.button("Back to all photos").clicked() {
             stay = false;
         }
-        if let Some(p) = rt.shown.get(&PhotoSlot::Photo) {
+        if let Some(p) = cx.shown.get(&PhotoSlot::Photo) {
             let path = p.info.path.clone();
             ui.label(RichText::new(&path).small());
             if ui.small_button("Open in system viewer").clicked() {
-                rt.commands.push(Command::OpenFile(path));
+                cx.push(Command::OpenFile(path));
             }
         }
     });
     if !stay {
-        rt.views.open_photo = None;
-        rt.views.draw = Default::default();
-        rt.shown.remove(&PhotoSlot::Photo);
+        cx.state.open_photo = None;
+        cx.state.draw = Default::default();
+        cx.shown.remove(&PhotoSlot::Photo);
         return false;
     }
-    let loaded = rt
+    let loaded = cx
         .shown
         .get(&PhotoSlot::Photo)
         .is_some_and(|p| p.info.photo_id == Some(photo_id));
@@ -41,7 +42,7 @@ pub fn show(ui: &mut Ui, rt: &mut Runtime, photo_id: i64) -> bool {
         return true;
     }
     ui.horizontal(|ui| {
-        let draw = &mut rt.views.draw;
+        let draw = &mut cx.state.draw;
         if ui
             .selectable_label(draw.on, "Draw a missed face")
             .on_hover_text("Then drag a box around a face that has no yellow box")
@@ -56,7 +57,7 @@ pub fn show(ui: &mut Ui, rt: &mut Runtime, photo_id: i64) -> bool {
         }
     });
     // Room for "whose face?" is kept while drawing, so the photo does not jump when it opens.
-    let side = if rt.views.draw.on || rt.views.draw.pending.is_some() {
+    let side = if cx.state.draw.on || cx.state.draw.pending.is_some() {
         260.0
     } else {
         0.0
@@ -66,11 +67,11 @@ pub fn show(ui: &mut Ui, rt: &mut Runtime, photo_id: i64) -> bool {
         (ui.available_height() - 8.0).max(200.0),
     );
     ui.horizontal_top(|ui| {
-        picture(ui, rt, max);
-        if let Some(bbox) = rt.views.draw.pending {
+        picture(ui, cx, max);
+        if let Some(bbox) = cx.state.draw.pending {
             ui.vertical(|ui| {
                 ui.set_width(side);
-                whose_face(ui, rt, photo_id, bbox);
+                whose_face(ui, cx, photo_id, bbox);
             });
         }
     });
@@ -78,11 +79,11 @@ pub fn show(ui: &mut Ui, rt: &mut Runtime, photo_id: i64) -> bool {
 }
 
 /// The photo, its faces, and the box being drawn.
-fn picture(ui: &mut Ui, rt: &mut Runtime, max: Vec2) {
-    let Some(p) = rt.shown.get_mut(&PhotoSlot::Photo) else {
+fn picture(ui: &mut Ui, cx: &mut ViewCtx<'_>, max: Vec2) {
+    let Some(p) = cx.shown.get_mut(&PhotoSlot::Photo) else {
         return;
     };
-    let drawing = rt.views.draw.on;
+    let drawing = cx.state.draw.on;
     let sense = if drawing {
         Sense::click_and_drag()
     } else {
@@ -94,7 +95,7 @@ fn picture(ui: &mut Ui, rt: &mut Runtime, max: Vec2) {
         let v = (pos - resp.rect.min) / k;
         [v.x, v.y]
     };
-    let draw = &mut rt.views.draw;
+    let draw = &mut cx.state.draw;
     if drawing {
         if resp.drag_started() {
             // Where the button went down, not where the drag was recognised.
@@ -136,28 +137,28 @@ fn outline(ui: &Ui, image: Rect, k: f32, b: [f32; 4], colour: Color32) {
 }
 
 /// Pick the person for the drawn box, or make a new one.
-fn whose_face(ui: &mut Ui, rt: &mut Runtime, photo_id: i64, bbox: [f32; 4]) {
+fn whose_face(ui: &mut Ui, cx: &mut ViewCtx<'_>, photo_id: i64, bbox: [f32; 4]) {
     ui.label(RichText::new("Whose face is this?").strong());
     let l = ui.label("New person");
-    ui.add(egui::TextEdit::singleline(&mut rt.views.draw.new_name).hint_text("name…"))
+    ui.add(egui::TextEdit::singleline(&mut cx.state.draw.new_name).hint_text("name…"))
         .labelled_by(l.id);
     if ui.button("Add as a new person").clicked() {
-        let name = rt.views.draw.new_name.trim().to_string();
-        rt.commands.push(Command::AddFace {
+        let name = cx.state.draw.new_name.trim().to_string();
+        cx.push(Command::Ask(Job::AddFace {
             photo_id,
             bbox,
             who: Who::New((!name.is_empty()).then_some(name)),
-        });
+        }));
     }
     if ui.button("Cancel").clicked() {
-        rt.views.draw.pending = None;
+        cx.state.draw.pending = None;
     }
     ui.separator();
     let l = ui.label("Or someone in the library");
-    ui.add(egui::TextEdit::singleline(&mut rt.views.draw.search).hint_text("find…"))
+    ui.add(egui::TextEdit::singleline(&mut cx.state.draw.search).hint_text("find…"))
         .labelled_by(l.id);
-    let Some(lib) = &rt.library else { return };
-    let q = rt.views.draw.search.trim().to_lowercase();
+    let Some(lib) = &cx.data.library else { return };
+    let q = cx.state.draw.search.trim().to_lowercase();
     let list: Vec<_> = lib
         .people
         .iter()
@@ -172,14 +173,14 @@ fn whose_face(ui: &mut Ui, rt: &mut Runtime, photo_id: i64, bbox: [f32; 4]) {
             for (id, face, label) in list {
                 ui.horizontal(|ui| {
                     if let Some(f) = face {
-                        face_tile(ui, &mut rt.thumbs, f, 28.0);
+                        face_tile(ui, cx.thumbs, f, 28.0);
                     }
                     if ui.button(label).clicked() {
-                        rt.commands.push(Command::AddFace {
+                        cx.push(Command::Ask(Job::AddFace {
                             photo_id,
                             bbox,
                             who: Who::Person(id),
-                        });
+                        }));
                     }
                 });
             }

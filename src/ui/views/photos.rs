@@ -4,22 +4,23 @@
 
 use egui::{RichText, Ui};
 
-use super::super::app::Runtime;
 use super::super::commands::Command;
+use super::super::context::ViewCtx;
 use super::super::state::Saved;
+use super::super::worker::Job;
 use super::{empty_state, face_tile};
 
 const THUMB: f32 = 72.0;
 
 /// Draw the photos view.
-pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
-    if let Some(id) = rt.views.open_photo {
-        if super::photo::show(ui, rt, id) {
+pub fn show(ui: &mut Ui, saved: &mut Saved, cx: &mut ViewCtx<'_>) {
+    if let Some(id) = cx.state.open_photo {
+        if super::photo::show(ui, cx, id) {
             return;
         }
     }
     ui.heading("Photos with…");
-    let Some(lib) = &rt.library else {
+    let Some(lib) = &cx.data.library else {
         ui.spinner();
         return;
     };
@@ -37,9 +38,9 @@ pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
         .default_size(240.0)
         .show(ui, |ui| {
             let l = ui.label("Find a person");
-            ui.add(egui::TextEdit::singleline(&mut rt.views.photos_search).hint_text("name…"))
+            ui.add(egui::TextEdit::singleline(&mut cx.state.photos_search).hint_text("name…"))
                 .labelled_by(l.id);
-            let q = rt.views.photos_search.trim().to_lowercase();
+            let q = cx.state.photos_search.trim().to_lowercase();
             let list: Vec<_> = lib
                 .people
                 .iter()
@@ -55,7 +56,7 @@ pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
                         ui.horizontal(|ui| {
                             let on = chosen.contains(id);
                             let tile = match face {
-                                Some(f) => face_tile(ui, &mut rt.thumbs, *f, 26.0).clicked(),
+                                Some(f) => face_tile(ui, cx.thumbs, *f, 26.0).clicked(),
                                 None => false,
                             };
                             let mut ticked = on;
@@ -73,11 +74,21 @@ pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
                 });
         });
     if chosen != saved.photos_people
-        || (!chosen.is_empty() && rt.photos.as_ref().is_none_or(|(who, _)| *who != chosen))
+        || (!chosen.is_empty()
+            && cx
+                .data
+                .photos
+                .as_ref()
+                .is_none_or(|(who, _)| *who != chosen))
     {
-        if rt.photos.as_ref().is_none_or(|(who, _)| *who != chosen) && !chosen.is_empty() {
-            rt.commands.push(Command::PhotosWith(chosen.clone()));
-            rt.photos = Some((chosen.clone(), Vec::new()));
+        if cx
+            .data
+            .photos
+            .as_ref()
+            .is_none_or(|(who, _)| *who != chosen)
+            && !chosen.is_empty()
+        {
+            cx.push(Command::Ask(Job::PhotosWith(chosen.clone())));
         }
         saved.photos_people = chosen.clone();
     }
@@ -94,7 +105,8 @@ pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
         .filter_map(|id| lib.people.iter().find(|p| p.id == *id))
         .map(|p| p.display_name())
         .collect();
-    let photos = rt
+    let photos = cx
+        .data
         .photos
         .as_ref()
         .map(|(_, p)| p.clone())
@@ -126,11 +138,11 @@ pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
                             ui.vertical(|ui| {
                                 ui.horizontal(|ui| {
                                     for &f in p.faces.iter().take(2) {
-                                        if face_tile(ui, &mut rt.thumbs, f, THUMB)
+                                        if face_tile(ui, cx.thumbs, f, THUMB)
                                             .on_hover_text(&p.path)
                                             .clicked()
                                         {
-                                            rt.commands.push(Command::OpenPhoto(p.photo_id));
+                                            cx.push(Command::Ask(Job::OpenPhoto(p.photo_id)));
                                         }
                                     }
                                 });
@@ -147,7 +159,7 @@ pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
                                     .on_hover_text("Open in the system viewer")
                                     .clicked()
                                 {
-                                    rt.commands.push(Command::OpenFile(p.path.clone()));
+                                    cx.push(Command::OpenFile(p.path.clone()));
                                 }
                             });
                         });

@@ -3,25 +3,25 @@
 
 use egui::{Key, RichText, Ui};
 
-use super::super::app::Runtime;
 use super::super::commands::Command;
-use super::super::state::Saved;
+use super::super::context::ViewCtx;
+use super::super::worker::Job;
 use super::{empty_state, face_tile};
 use crate::people::Act;
 
 /// Draw the review view.
-pub fn show(ui: &mut Ui, _saved: &mut Saved, rt: &mut Runtime) {
+pub fn show(ui: &mut Ui, cx: &mut ViewCtx<'_>) {
     ui.heading("Review suggestions");
     ui.separator();
-    let Some(list) = &rt.suggestions else {
+    let Some(list) = &cx.data.suggestions else {
         ui.spinner();
         ui.label("Looking for faces close to the people you named…");
         return;
     };
-    let skipped = &rt.views.skipped;
+    let skipped = &cx.state.skipped;
     let pending: Vec<_> = list
         .iter()
-        .skip(rt.views.suggestion_index)
+        .skip(cx.state.suggestion_index)
         .filter(|s| !skipped.contains(&s.face.id))
         .cloned()
         .collect();
@@ -32,8 +32,8 @@ pub fn show(ui: &mut Ui, _saved: &mut Saved, rt: &mut Runtime) {
             "Name a few people first; faces that look like them show up here.",
         );
         if ui.button("Look again").clicked() {
-            rt.views.skipped.clear();
-            rt.commands.push(Command::LoadSuggestions);
+            cx.state.skipped.clear();
+            cx.push(Command::Ask(Job::Suggestions));
         }
         return;
     };
@@ -50,18 +50,19 @@ pub fn show(ui: &mut Ui, _saved: &mut Saved, rt: &mut Runtime) {
             let w = 2.0 * 200.0 + 40.0;
             ui.add_space(((ui.available_width() - w) / 2.0).max(0.0));
             ui.vertical(|ui| {
-                face_tile(ui, &mut rt.thumbs, s.face.id, 200.0);
+                face_tile(ui, cx.thumbs, s.face.id, 200.0);
                 ui.label("This face");
             });
             ui.add_space(40.0);
-            let rep = rt
+            let rep = cx
+                .data
                 .library
                 .as_ref()
                 .and_then(|l| l.people.iter().find(|p| p.id == s.person))
                 .and_then(|p| p.face);
             ui.vertical(|ui| {
                 if let Some(f) = rep {
-                    face_tile(ui, &mut rt.thumbs, f, 200.0);
+                    face_tile(ui, cx.thumbs, f, 200.0);
                 }
                 ui.label(&s.name);
             });
@@ -69,7 +70,7 @@ pub fn show(ui: &mut Ui, _saved: &mut Saved, rt: &mut Runtime) {
         ui.label(format!(
             "distance {:.2} — {}",
             s.distance,
-            crate::verify::confidence(&rt.model().thresholds, s.distance).meaning()
+            crate::verify::confidence(&cx.data.model().thresholds, s.distance).meaning()
         ));
         ui.add_space(10.0);
         ui.horizontal(|ui| {
@@ -88,7 +89,7 @@ pub fn show(ui: &mut Ui, _saved: &mut Saved, rt: &mut Runtime) {
                 )
             });
             if yes || ky || no || kn {
-                rt.commands.push(Command::Answer(if yes || ky {
+                cx.push(Command::Answer(if yes || ky {
                     Act::Move {
                         faces: vec![s.face.id],
                         person: s.person,
@@ -100,9 +101,9 @@ pub fn show(ui: &mut Ui, _saved: &mut Saved, rt: &mut Runtime) {
                         person: s.person,
                     }
                 }));
-                rt.views.skipped.insert(s.face.id);
+                cx.state.skipped.insert(s.face.id);
             } else if skip || ks {
-                rt.views.skipped.insert(s.face.id);
+                cx.state.skipped.insert(s.face.id);
             }
         });
     });

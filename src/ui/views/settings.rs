@@ -3,37 +3,41 @@
 
 use egui::{RichText, Ui};
 
-use super::super::app::Runtime;
 use super::super::commands::Command;
+use super::super::context::ViewCtx;
 use super::super::state::Saved;
+use super::super::worker::Job;
 
 /// Draw the settings view (scrolls: it is longer than a small window).
-pub fn show(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
+pub fn show(ui: &mut Ui, saved: &mut Saved, cx: &mut ViewCtx<'_>) {
     egui::ScrollArea::vertical()
         .id_salt("settings")
         .auto_shrink([false, false])
-        .show(ui, |ui| sections(ui, saved, rt));
+        .show(ui, |ui| sections(ui, saved, cx));
 }
 
-fn sections(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
+fn sections(ui: &mut Ui, saved: &mut Saved, cx: &mut ViewCtx<'_>) {
     ui.heading("Settings");
     ui.separator();
     ui.label(RichText::new("Library database").strong());
     ui.horizontal(|ui| {
         ui.label("Open now:");
-        ui.monospace(rt.db.display().to_string());
+        ui.monospace(cx.data.db.display().to_string());
     });
     ui.horizontal(|ui| {
         let l = ui.label("Another database");
-        ui.add(egui::TextEdit::singleline(&mut rt.views.db_field).desired_width(380.0))
+        ui.add(egui::TextEdit::singleline(&mut cx.state.db_field).desired_width(380.0))
             .labelled_by(l.id);
-        let p = rt.views.db_field.trim().to_string();
+        let p = cx.state.db_field.trim().to_string();
         if ui
-            .add_enabled(!p.is_empty() && !rt.scanning(), egui::Button::new("Open"))
+            .add_enabled(
+                !p.is_empty() && !cx.data.scanning(),
+                egui::Button::new("Open"),
+            )
             .on_hover_text("Open (or create) this library; `likeness --db PATH` opens it directly")
             .clicked()
         {
-            rt.commands.push(Command::OpenDb(p.into()));
+            cx.push(Command::OpenDb(p.into()));
         }
     });
     ui.add_space(10.0);
@@ -41,10 +45,10 @@ fn sections(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
     egui::Grid::new("cluster-settings")
         .num_columns(2)
         .show(ui, |ui| {
-            let cut = rt.model().thresholds.linkage;
+            let cut = cx.data.model().thresholds.linkage;
             let l = ui.label("Grouping (lower splits more, higher merges more)");
             ui.add(
-                egui::Slider::new(&mut rt.views.threshold, -0.20..=0.20)
+                egui::Slider::new(&mut cx.state.threshold, -0.20..=0.20)
                     .step_by(0.01)
                     .custom_formatter(move |v, _| {
                         {
@@ -57,38 +61,38 @@ fn sections(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
             .labelled_by(l.id);
             ui.end_row();
             let l = ui.label("Minimum face size (pixels)");
-            ui.add(egui::Slider::new(&mut rt.views.min_face_px, 12.0..=160.0).step_by(1.0))
+            ui.add(egui::Slider::new(&mut cx.state.min_face_px, 12.0..=160.0).step_by(1.0))
                 .labelled_by(l.id);
             ui.end_row();
         });
     ui.small("Added to the face model's measured same-person cut: lower splits people more, higher merges more. Your names and decisions are always kept.");
     ui.horizontal(|ui| {
-        let (threshold, min_face_px) = (rt.views.threshold, rt.views.min_face_px);
+        let (threshold, min_face_px) = (cx.state.threshold, cx.state.min_face_px);
         if ui.button("Preview").clicked() {
-            rt.commands.push(Command::Preview {
+            cx.push(Command::Ask(Job::Preview {
                 threshold,
                 min_face_px,
-            });
+            }));
         }
         if ui
-            .add_enabled(!rt.scanning(), egui::Button::new("Apply"))
+            .add_enabled(!cx.data.scanning(), egui::Button::new("Apply"))
             .on_hover_text("Regroup the faces with these settings")
             .clicked()
         {
-            rt.commands.push(Command::Recluster {
+            cx.push(Command::Ask(Job::Recluster {
                 threshold,
                 min_face_px,
-            });
+            }));
         }
-        if let Some(p) = &rt.preview {
+        if let Some(p) = &cx.data.preview {
             ui.label(p);
         }
     });
     ui.add_space(10.0);
-    models(ui, rt);
+    models(ui, cx);
     ui.add_space(10.0);
     ui.label(RichText::new("Face engine").strong());
-    match &rt.engine {
+    match &cx.data.engine {
         Some(p) => {
             for line in p {
                 ui.label(format!("Execution provider — {line}"));
@@ -98,7 +102,7 @@ fn sections(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
             ui.horizontal(|ui| {
                 ui.label("Execution provider: not loaded yet");
                 if ui.button("Check").clicked() {
-                    rt.commands.push(Command::LoadEngineInfo);
+                    cx.push(Command::Ask(Job::EngineInfo));
                 }
             });
         }
@@ -113,9 +117,9 @@ fn sections(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
         ));
     });
     ui.add_space(10.0);
-    other_programs(ui, rt);
+    other_programs(ui, cx);
     ui.add_space(10.0);
-    privacy(ui, rt);
+    privacy(ui, cx);
     ui.add_space(10.0);
     ui.label(RichText::new("Keyboard").strong());
     ui.label("Ctrl+1…7 views · Ctrl+Z undo · arrows + Enter in the people grid · Esc back · Y/N/space review · S/D/space verify · Ctrl+A select all faces");
@@ -123,7 +127,7 @@ fn sections(ui: &mut Ui, saved: &mut Saved, rt: &mut Runtime) {
 
 /// Faces that travel: names from other programs' XMP face regions (read by every scan) and
 /// exporting Likeness's names as XMP sidecars beside the photos.
-fn other_programs(ui: &mut Ui, rt: &mut Runtime) {
+fn other_programs(ui: &mut Ui, cx: &mut ViewCtx<'_>) {
     use crate::library::sidecar::SidecarName;
     ui.label(RichText::new("Names for other programs (XMP)").strong());
     ui.label(
@@ -134,7 +138,7 @@ fn other_programs(ui: &mut Ui, rt: &mut Runtime) {
     );
     ui.horizontal(|ui| {
         ui.label("Sidecar name:");
-        let s = &mut rt.views.sidecar;
+        let s = &mut cx.state.sidecar;
         ui.radio_value(s, None, "the one the photo has, else photo.jpg.xmp")
             .on_hover_text("digiKam, darktable and Immich read photo.jpg.xmp");
         ui.radio_value(s, Some(SidecarName::PhotoExt), "photo.jpg.xmp");
@@ -142,9 +146,15 @@ fn other_programs(ui: &mut Ui, rt: &mut Runtime) {
             .on_hover_text("Lightroom's name (shared by a RAW and its JPEG)");
     });
     if ui.button("Export names to XMP sidecars").clicked() {
-        rt.commands.push(Command::ExportXmp(rt.views.sidecar));
+        cx.push(Command::Ask(Job::ExportXmp(
+            crate::pipeline::export::ExportOptions {
+                person: None,
+                sidecar: cx.state.sidecar,
+            },
+        )));
     }
-    let conflicts = rt
+    let conflicts = cx
+        .data
         .library
         .as_ref()
         .map(|l| l.region_conflicts.clone())
@@ -176,13 +186,14 @@ fn other_programs(ui: &mut Ui, rt: &mut Runtime) {
 }
 
 /// What the library keeps about faces, and forgetting all of it.
-fn privacy(ui: &mut Ui, rt: &mut Runtime) {
+fn privacy(ui: &mut Ui, cx: &mut ViewCtx<'_>) {
     ui.label(RichText::new("Privacy").strong());
     ui.label(format!(
         "This library file ({}) keeps, for each face: its box and landmarks, a face vector and a small thumbnail; names and your decisions. Only you can read it. Likeness sends none of it anywhere.",
-        rt.db.display()
+        cx.data.db.display()
     ));
-    let (faces, people) = rt
+    let (faces, people) = cx
+        .data
         .library
         .as_ref()
         .map_or((0, 0), |l| (l.stats.faces, l.people.len()));
@@ -196,7 +207,7 @@ fn privacy(ui: &mut Ui, rt: &mut Runtime) {
     );
     super::forget_control(
         ui,
-        rt,
+        cx,
         crate::people::Forget::All,
         "Forget all face data...",
         what_goes,
@@ -205,14 +216,14 @@ fn privacy(ui: &mut Ui, rt: &mut Runtime) {
 
 /// The face models: which one the library uses, upgrading (progress and Cancel in the Library
 /// view, like a scan), installing the user-installable one.
-fn models(ui: &mut Ui, rt: &mut Runtime) {
+fn models(ui: &mut Ui, cx: &mut ViewCtx<'_>) {
     ui.label(RichText::new("Face model").strong());
-    let Some(lib) = &rt.library else {
+    let Some(lib) = &cx.data.library else {
         ui.spinner();
         return;
     };
     let (active, infos) = (lib.model, lib.models.clone());
-    let busy = rt.scanning();
+    let busy = cx.data.scanning();
     egui::Grid::new("models").num_columns(4).show(ui, |ui| {
         for m in &infos {
             let spec = m.spec;
@@ -242,8 +253,8 @@ fn models(ui: &mut Ui, rt: &mut Runtime) {
                     .on_hover_text("Re-embed every face from its stored position (no re-scan); every name and decision is kept; Cancel in the Library view, and it resumes")
                     .clicked()
                 {
-                    rt.commands.push(Command::Upgrade(spec.id().to_string()));
-                    rt.commands.push(Command::Show(super::super::state::View::Library));
+                    cx.push(Command::Upgrade(spec.id().to_string()));
+                    cx.push(Command::Show(super::super::state::View::Library));
                 }
             } else {
                 ui.label("not installed");
@@ -264,17 +275,17 @@ fn models(ui: &mut Ui, rt: &mut Runtime) {
         ui.horizontal(|ui| {
             let l = ui.label(format!("Install {} from folder", spec.name));
             ui.add(
-                egui::TextEdit::singleline(&mut rt.views.model_folder)
+                egui::TextEdit::singleline(&mut cx.state.model_folder)
                     .hint_text("folder with Intel's .xml + .bin, or the .onnx")
                     .desired_width(320.0),
             )
             .labelled_by(l.id);
-            let from = rt.views.model_folder.trim().to_string();
+            let from = cx.state.model_folder.trim().to_string();
             if ui.button("Install").clicked() {
-                rt.commands.push(Command::InstallModel {
+                cx.push(Command::Ask(Job::InstallModel {
                     id: spec.id().to_string(),
                     from: (!from.is_empty()).then(|| from.into()),
-                });
+                }));
             }
         });
         ui.small("With the folder empty, Install downloads Intel's files (needs internet once). Every file is checked against its published checksum.");

@@ -4,8 +4,8 @@
 
 use egui::{RichText, Ui, Vec2};
 
-use super::super::app::Runtime;
 use super::super::commands::Command;
+use super::super::context::ViewCtx;
 use super::{empty_state, face_tile};
 use crate::people::Act;
 
@@ -13,9 +13,9 @@ const THUMB: f32 = 96.0;
 const CELL: Vec2 = Vec2::new(104.0, 104.0);
 
 /// Draw the ungrouped view.
-pub fn show(ui: &mut Ui, rt: &mut Runtime) {
+pub fn show(ui: &mut Ui, cx: &mut ViewCtx<'_>) {
     ui.heading("Ungrouped faces");
-    let Some(list) = rt.ungrouped.clone() else {
+    let Some(list) = cx.data.ungrouped.clone() else {
         ui.spinner();
         return;
     };
@@ -39,7 +39,7 @@ pub fn show(ui: &mut Ui, rt: &mut Runtime) {
     ));
     egui::Panel::right("ungrouped-actions")
         .default_size(280.0)
-        .show(ui, |ui| actions(ui, rt));
+        .show(ui, |ui| actions(ui, cx));
     let cols = ((ui.available_width() / CELL.x).floor() as usize).max(1);
     let nrows = faces.len().div_ceil(cols);
     let mut clicked = None;
@@ -51,8 +51,8 @@ pub fn show(ui: &mut Ui, rt: &mut Runtime) {
                 ui.horizontal(|ui| {
                     for f in faces.iter().skip(r * cols).take(cols) {
                         let resp =
-                            face_tile(ui, &mut rt.thumbs, f.face_id, THUMB).on_hover_text(&f.photo);
-                        if rt.views.ungrouped_selected.contains(&f.face_id) {
+                            face_tile(ui, cx.thumbs, f.face_id, THUMB).on_hover_text(&f.photo);
+                        if cx.state.ungrouped_selected.contains(&f.face_id) {
                             ui.painter().rect_stroke(
                                 resp.rect.expand(1.0),
                                 4.0,
@@ -68,32 +68,32 @@ pub fn show(ui: &mut Ui, rt: &mut Runtime) {
             }
         });
     if let Some(f) = clicked {
-        if !rt.views.ungrouped_selected.remove(&f) {
-            rt.views.ungrouped_selected.insert(f);
+        if !cx.state.ungrouped_selected.remove(&f) {
+            cx.state.ungrouped_selected.insert(f);
         }
     }
 }
 
 /// Name, add to, ignore: for the faces picked.
-fn actions(ui: &mut Ui, rt: &mut Runtime) {
-    let picked: Vec<i64> = rt.views.ungrouped_selected.iter().copied().collect();
+fn actions(ui: &mut Ui, cx: &mut ViewCtx<'_>) {
+    let picked: Vec<i64> = cx.state.ungrouped_selected.iter().copied().collect();
     let any = !picked.is_empty();
     ui.label(RichText::new(format!("{} selected", picked.len())).strong());
     ui.horizontal(|ui| {
         if ui.button("Select all shown").clicked() {
-            if let Some(list) = &rt.ungrouped {
-                rt.views.ungrouped_selected = list.0.iter().map(|f| f.face_id).collect();
+            if let Some(list) = &cx.data.ungrouped {
+                cx.state.ungrouped_selected = list.0.iter().map(|f| f.face_id).collect();
             }
         }
         if ui.add_enabled(any, egui::Button::new("Clear")).clicked() {
-            rt.views.ungrouped_selected.clear();
+            cx.state.ungrouped_selected.clear();
         }
     });
     ui.separator();
     let l = ui.label("Name them");
-    ui.add(egui::TextEdit::singleline(&mut rt.views.ungrouped_name).hint_text("a new person…"))
+    ui.add(egui::TextEdit::singleline(&mut cx.state.ungrouped_name).hint_text("a new person…"))
         .labelled_by(l.id);
-    let name = rt.views.ungrouped_name.trim().to_string();
+    let name = cx.state.ungrouped_name.trim().to_string();
     if ui
         .add_enabled(
             any && !name.is_empty(),
@@ -101,30 +101,30 @@ fn actions(ui: &mut Ui, rt: &mut Runtime) {
         )
         .clicked()
     {
-        rt.commands.push(Command::People(Act::Split {
+        cx.push(Command::People(Act::Split {
             faces: picked.clone(),
             name: Some(name),
         }));
-        rt.views.ungrouped_name.clear();
-        rt.views.ungrouped_selected.clear();
+        cx.state.ungrouped_name.clear();
+        cx.state.ungrouped_selected.clear();
     }
     if ui
         .add_enabled(any, egui::Button::new("Ignore"))
         .on_hover_text("Not a face, or a stranger: never grouped or shown again (Ctrl+Z undoes)")
         .clicked()
     {
-        rt.commands.push(Command::People(Act::Ignore {
+        cx.push(Command::People(Act::Ignore {
             faces: picked.clone(),
             ignored: true,
         }));
-        rt.views.ungrouped_selected.clear();
+        cx.state.ungrouped_selected.clear();
     }
     ui.separator();
     let l = ui.label("Add them to");
-    ui.add(egui::TextEdit::singleline(&mut rt.views.ungrouped_search).hint_text("find…"))
+    ui.add(egui::TextEdit::singleline(&mut cx.state.ungrouped_search).hint_text("find…"))
         .labelled_by(l.id);
-    let Some(lib) = &rt.library else { return };
-    let q = rt.views.ungrouped_search.trim().to_lowercase();
+    let Some(lib) = &cx.data.library else { return };
+    let q = cx.state.ungrouped_search.trim().to_lowercase();
     let list: Vec<_> = lib
         .people
         .iter()
@@ -139,14 +139,14 @@ fn actions(ui: &mut Ui, rt: &mut Runtime) {
             for (id, face, label) in list {
                 ui.horizontal(|ui| {
                     if let Some(f) = face {
-                        face_tile(ui, &mut rt.thumbs, f, 28.0);
+                        face_tile(ui, cx.thumbs, f, 28.0);
                     }
                     if ui.add_enabled(any, egui::Button::new(label)).clicked() {
-                        rt.commands.push(Command::People(Act::Move {
+                        cx.push(Command::People(Act::Move {
                             faces: picked.clone(),
                             person: id,
                         }));
-                        rt.views.ungrouped_selected.clear();
+                        cx.state.ungrouped_selected.clear();
                     }
                 });
             }

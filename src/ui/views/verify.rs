@@ -4,9 +4,9 @@
 
 use egui::{Key, RichText, Ui, Vec2};
 
-use super::super::app::Runtime;
 use super::super::commands::Command;
-use super::super::state::Saved;
+use super::super::context::ViewCtx;
+use super::super::worker::Job;
 use super::super::worker::PhotoSlot;
 use super::{empty_state, face_tile, photo_with_boxes};
 use crate::people::Act;
@@ -18,7 +18,7 @@ enum Mode {
 }
 
 /// Draw the verify view.
-pub fn show(ui: &mut Ui, _saved: &mut Saved, rt: &mut Runtime) {
+pub fn show(ui: &mut Ui, cx: &mut ViewCtx<'_>) {
     let id = egui::Id::unique("likeness-verify-mode");
     let mut mode = ui
         .data(|d| d.get_temp::<bool>(id))
@@ -46,17 +46,17 @@ pub fn show(ui: &mut Ui, _saved: &mut Saved, rt: &mut Runtime) {
         if let Some(a) = it.next() {
             match it.next() {
                 Some(b) => {
-                    rt.views.path_a = a;
-                    rt.views.path_b = b;
+                    cx.state.path_a = a;
+                    cx.state.path_b = b;
                 }
-                None if rt.views.path_a.is_empty() => rt.views.path_a = a,
-                None => rt.views.path_b = a,
+                None if cx.state.path_a.is_empty() => cx.state.path_a = a,
+                None => cx.state.path_b = a,
             }
         }
     }
     match mode {
-        Mode::Pairs => pairs(ui, rt),
-        Mode::Photos => photos(ui, rt),
+        Mode::Pairs => pairs(ui, cx),
+        Mode::Photos => photos(ui, cx),
     }
 }
 
@@ -68,24 +68,24 @@ fn meaning_color(c: crate::verify::Confidence) -> egui::Color32 {
     }
 }
 
-fn pairs(ui: &mut Ui, rt: &mut Runtime) {
-    let Some(list) = &rt.pairs else {
+fn pairs(ui: &mut Ui, cx: &mut ViewCtx<'_>) {
+    let Some(list) = &cx.data.pairs else {
         ui.spinner();
         ui.label("Finding the pairs the library is least sure about…");
         return;
     };
-    let Some(p) = list.get(rt.views.pair_index).cloned() else {
+    let Some(p) = list.get(cx.state.pair_index).cloned() else {
         empty_state(
             ui,
             "No uncertain pairs",
             "Every pair of faces is clearly the same person or clearly not. Scan more photos, or check two photos of your own with \"Any two photos\".",
         );
         if ui.button("Look again").clicked() {
-            rt.commands.push(Command::LoadPairs);
+            cx.push(Command::Ask(Job::UncertainPairs));
         }
         return;
     };
-    let left = list.len() - rt.views.pair_index;
+    let left = list.len() - cx.state.pair_index;
     ui.label(format!("{left} pair(s) to check · {}", p.why));
     ui.add_space(6.0);
     ui.vertical_centered(|ui| {
@@ -93,20 +93,20 @@ fn pairs(ui: &mut Ui, rt: &mut Runtime) {
     });
     // The photos of both faces, loaded when a new pair comes up.
     for (slot, f) in [(PhotoSlot::PairA, &p.a), (PhotoSlot::PairB, &p.b)] {
-        if rt.photo_wanted.get(&slot) != Some(&f.id) {
-            rt.shown.remove(&slot);
-            rt.commands.push(Command::ShowFacePhoto(slot, f.clone()));
+        if cx.data.photo_wanted.get(&slot) != Some(&f.id) {
+            cx.shown.remove(&slot);
+            cx.push(Command::ShowFacePhoto(slot, f.clone()));
         }
     }
     let half = (ui.available_width() / 2.0 - 20.0).max(100.0);
     ui.columns(2, |cols| {
         for (col, f) in cols.iter_mut().zip([&p.a, &p.b]) {
             col.vertical_centered(|ui| {
-                face_tile(ui, &mut rt.thumbs, f.id, 200.0_f32.min(half));
+                face_tile(ui, cx.thumbs, f.id, 200.0_f32.min(half));
             });
         }
     });
-    let t = rt.model().thresholds;
+    let t = cx.data.model().thresholds;
     let c = crate::verify::confidence(&t, p.distance);
     ui.vertical_centered(|ui| {
         ui.label(
@@ -137,27 +137,27 @@ fn pairs(ui: &mut Ui, rt: &mut Runtime) {
                 )
             });
             if same || ks || diff || kd {
-                rt.commands.push(Command::Answer(Act::Pair {
+                cx.push(Command::Answer(Act::Pair {
                     a: p.a.id,
                     b: p.b.id,
                     same: same || ks,
                 }));
-                rt.views.pair_index += 1;
+                cx.state.pair_index += 1;
             } else if skip || kk {
-                rt.views.pair_index += 1;
+                cx.state.pair_index += 1;
             }
         });
     });
     ui.add_space(6.0);
-    side_by_side(ui, rt, "pair", [PhotoSlot::PairA, PhotoSlot::PairB]);
+    side_by_side(ui, cx, "pair", [PhotoSlot::PairA, PhotoSlot::PairB]);
 }
 
-fn side_by_side(ui: &mut Ui, rt: &mut Runtime, name: &str, slots: [PhotoSlot; 2]) {
+fn side_by_side(ui: &mut Ui, cx: &mut ViewCtx<'_>, name: &str, slots: [PhotoSlot; 2]) {
     let h = ui.available_height().max(120.0);
     ui.columns(2, |cols| {
         for (col, slot) in cols.iter_mut().zip(slots) {
             let max = Vec2::new(col.available_width(), h - 40.0);
-            match rt.shown.get_mut(&slot) {
+            match cx.shown.get_mut(&slot) {
                 Some(p) => {
                     col.vertical_centered(|ui| {
                         photo_with_boxes(ui, p, &format!("{name}-{slot:?}"), max);
@@ -179,7 +179,7 @@ fn side_by_side(ui: &mut Ui, rt: &mut Runtime, name: &str, slots: [PhotoSlot; 2]
     });
 }
 
-fn photos(ui: &mut Ui, rt: &mut Runtime) {
+fn photos(ui: &mut Ui, cx: &mut ViewCtx<'_>) {
     ui.label("Pick two photos (or drop them on the window): the largest face of each is compared.");
     for (slot, label) in [
         (PhotoSlot::A, "First photo"),
@@ -188,33 +188,33 @@ fn photos(ui: &mut Ui, rt: &mut Runtime) {
         ui.horizontal(|ui| {
             let l = ui.add_sized([90.0, 18.0], egui::Label::new(label));
             let field = match slot {
-                PhotoSlot::B => &mut rt.views.path_b,
-                _ => &mut rt.views.path_a,
+                PhotoSlot::B => &mut cx.state.path_b,
+                _ => &mut cx.state.path_a,
             };
             ui.add(egui::TextEdit::singleline(field).desired_width(420.0))
                 .labelled_by(l.id);
             if ui.button("Choose…").clicked() {
-                rt.commands.push(Command::PickPhoto(slot));
+                cx.push(Command::PickPhoto(slot));
             }
         });
     }
-    let ready = !rt.views.path_a.trim().is_empty() && !rt.views.path_b.trim().is_empty();
+    let ready = !cx.state.path_a.trim().is_empty() && !cx.state.path_b.trim().is_empty();
     ui.horizontal(|ui| {
         if ui
-            .add_enabled(ready && !rt.verifying, egui::Button::new("Compare"))
+            .add_enabled(ready && !cx.data.verifying, egui::Button::new("Compare"))
             .clicked()
         {
-            rt.commands.push(Command::VerifyPhotos(
-                rt.views.path_a.trim().into(),
-                rt.views.path_b.trim().into(),
-            ));
+            cx.push(Command::Ask(Job::VerifyPhotos(
+                cx.state.path_a.trim().into(),
+                cx.state.path_b.trim().into(),
+            )));
         }
-        if rt.verifying {
+        if cx.data.verifying {
             ui.spinner();
             ui.label("Finding and comparing faces…");
         }
     });
-    if let Some(v) = &rt.verdict {
+    if let Some(v) = &cx.data.verdict {
         let d = v.verdict.distance;
         ui.add_space(6.0);
         ui.vertical_centered(|ui| {
@@ -230,6 +230,6 @@ fn photos(ui: &mut Ui, rt: &mut Runtime) {
             ));
         });
         ui.add_space(6.0);
-        side_by_side(ui, rt, "check", [PhotoSlot::A, PhotoSlot::B]);
+        side_by_side(ui, cx, "check", [PhotoSlot::A, PhotoSlot::B]);
     }
 }
