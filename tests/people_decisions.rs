@@ -224,6 +224,24 @@ fn no_to_a_suggestion_is_remembered_and_undoable() {
     // Undo brings the suggestion back.
     people::undo(&mut store).unwrap().unwrap();
     assert!(store.rejections().unwrap().is_empty());
+    assert!(suggested(&store));
+    // "Different" from one of Ann's faces rules it out for her as well (the one rule of
+    // `cluster::constraints`), until that answer is undone too.
+    people::apply(
+        &mut store,
+        &people::Act::Pair {
+            a: loose,
+            b: f[1],
+            same: false,
+        },
+    )
+    .unwrap();
+    assert!(
+        !suggested(&store),
+        "a face answered different from Ann's face is not suggested for Ann"
+    );
+    people::undo(&mut store).unwrap().unwrap();
+    assert!(suggested(&store));
     // A person that does not exist is refused.
     assert!(people::reject_from(&mut store, loose, 999_999).is_err());
 }

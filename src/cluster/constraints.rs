@@ -15,27 +15,116 @@ pub struct Constraints {
     forbidden: HashMap<usize, Vec<i64>>,
 }
 
+/// Why two faces may not share a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clash {
+    /// Two faces of one photo are two people.
+    SamePhoto,
+    /// The user said they are different people ("different", or faces confirmed apart).
+    Different,
+    /// The user placed them in two different people.
+    TwoPeople,
+    /// One was rejected from the person the other was placed in ("not this person").
+    Rejected,
+}
+
 impl Constraints {
     pub fn new(input: &Input<'_>) -> Self {
-        let mut forbidden: HashMap<usize, Vec<i64>> = HashMap::new();
-        for &(i, person) in input.forbidden {
-            forbidden.entry(i).or_default().push(person);
+        let owner = (0..input.photo.len()).map(|i| input.owner(i)).collect();
+        Self::from_facts(input.photo.to_vec(), owner, input.cannot, input.forbidden)
+    }
+
+    /// The constraints of faces given by their facts, indexed as given: each face's photo,
+    /// the person the user placed it in (if any), "different" pairs, and `(face, person)`
+    /// rejections. Decisions build one over the few faces they touch.
+    pub fn from_facts(
+        photo: Vec<i64>,
+        owner: Vec<Option<i64>>,
+        cannot: &[(usize, usize)],
+        forbidden: &[(usize, i64)],
+    ) -> Self {
+        let mut by_face: HashMap<usize, Vec<i64>> = HashMap::new();
+        for &(i, person) in forbidden {
+            by_face.entry(i).or_default().push(person);
         }
         Self {
-            photo: input.photo.to_vec(),
-            owner: (0..input.photo.len()).map(|i| input.owner(i)).collect(),
-            cannot: input
-                .cannot
-                .iter()
-                .map(|&(a, b)| (a.min(b), a.max(b)))
-                .collect(),
-            forbidden,
+            photo,
+            owner,
+            cannot: cannot.iter().map(|&(a, b)| (a.min(b), a.max(b))).collect(),
+            forbidden: by_face,
         }
     }
 
-    /// The cannot-linked pairs, smaller index first.
-    pub fn cannot_pairs(&self) -> &HashSet<(usize, usize)> {
-        &self.cannot
+    /// Why faces `i` and `j` may not share a person, or `None` when they may.
+    pub fn clash(&self, i: usize, j: usize) -> Option<Clash> {
+        let rejected = |a: usize, b: usize| {
+            self.owner[b].is_some_and(|o| self.forbidden.get(&a).is_some_and(|f| f.contains(&o)))
+        };
+        if self.photo[i] == self.photo[j] {
+            Some(Clash::SamePhoto)
+        } else if self.cannot(i, j) {
+            Some(Clash::Different)
+        } else if matches!((self.owner[i], self.owner[j]), (Some(a), Some(b)) if a != b) {
+            Some(Clash::TwoPeople)
+        } else if rejected(i, j) || rejected(j, i) {
+            Some(Clash::Rejected)
+        } else {
+            None
+        }
+    }
+
+    /// Every pair inside `chunk` that may not share a person, as positions in `chunk`
+    /// (what linkage must never join): [`Constraints::clash`] for all pairs, found through
+    /// photos, owners and the stated pairs rather than by trying every pair.
+    pub fn pairs_within(&self, chunk: &[usize]) -> Vec<(usize, usize)> {
+        let pos: HashMap<usize, usize> = chunk.iter().enumerate().map(|(k, &i)| (i, k)).collect();
+        let mut out = Vec::new();
+        let mut by_photo: HashMap<i64, Vec<usize>> = HashMap::new();
+        for (k, &i) in chunk.iter().enumerate() {
+            by_photo.entry(self.photo[i]).or_default().push(k);
+        }
+        for same_photo in by_photo.values() {
+            for (x, &a) in same_photo.iter().enumerate() {
+                for &b in &same_photo[x + 1..] {
+                    out.push((a, b));
+                }
+            }
+        }
+        for &(a, b) in &self.cannot {
+            if let (Some(&x), Some(&y)) = (pos.get(&a), pos.get(&b)) {
+                out.push((x, y));
+            }
+        }
+        let owned: Vec<(usize, i64)> = (0..chunk.len())
+            .filter_map(|k| self.owner[chunk[k]].map(|o| (k, o)))
+            .collect();
+        for (x, &(a, oa)) in owned.iter().enumerate() {
+            for &(b, ob) in &owned[x + 1..] {
+                if oa != ob {
+                    out.push((a, b));
+                }
+            }
+        }
+        for (&i, people) in &self.forbidden {
+            if let Some(&x) = pos.get(&i) {
+                out.extend(
+                    owned
+                        .iter()
+                        .filter(|o| o.0 != x && people.contains(&o.1))
+                        .map(|o| (x, o.0)),
+                );
+            }
+        }
+        out
+    }
+
+    /// The group of the existing person `person` with faces `members`: a face may join only
+    /// where it may join every member, and not when the user placed it elsewhere or said it
+    /// is not this person.
+    pub fn person(&self, person: i64, members: &[usize]) -> Group {
+        let mut g = self.group(members);
+        g.owners.insert(person);
+        g
     }
 
     /// Whether `i` and `j` are cannot-linked.
@@ -119,5 +208,73 @@ mod tests {
         assert!(!g.may_take(&c, 5), "1 was rejected from 5's person");
         assert!(c.group(&[1]).may_take(&c, 0));
         assert!(c.cannot(1, 4) && c.cannot(4, 1) && !c.cannot(0, 1));
+    }
+
+    /// Many small random cases: the group's running test, the chunk's pairs and a person's
+    /// group all say exactly what [`Constraints::clash`] says pair by pair.
+    #[test]
+    fn every_form_of_the_rule_agrees_with_the_pairwise_clash() {
+        let mut seed = 42u64;
+        let mut next = |m: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % m
+        };
+        for _ in 0..300 {
+            let n = 2 + next(9) as usize;
+            let photo: Vec<i64> = (0..n).map(|_| next(6) as i64).collect();
+            let owner: Vec<Option<i64>> = (0..n)
+                .map(|_| (next(3) == 0).then(|| 100 + next(3) as i64))
+                .collect();
+            let cannot: Vec<(usize, usize)> = (0..next(3))
+                .map(|_| (next(n as u64) as usize, next(n as u64) as usize))
+                .filter(|(a, b)| a != b)
+                .collect();
+            let forbidden: Vec<(usize, i64)> = (0..next(3))
+                .map(|_| (next(n as u64) as usize, 100 + next(3) as i64))
+                .collect();
+            let c = Constraints::from_facts(photo.clone(), owner.clone(), &cannot, &forbidden);
+            let chunk: Vec<usize> = (0..n).filter(|_| next(4) != 0).collect();
+            let mut brute: Vec<(usize, usize)> = Vec::new();
+            for x in 0..chunk.len() {
+                for y in x + 1..chunk.len() {
+                    if c.clash(chunk[x], chunk[y]).is_some() {
+                        brute.push((x, y));
+                    }
+                }
+            }
+            let mut found: Vec<(usize, usize)> = c
+                .pairs_within(&chunk)
+                .into_iter()
+                .map(|(a, b)| (a.min(b), a.max(b)))
+                .collect();
+            found.sort_unstable();
+            found.dedup();
+            assert_eq!(found, brute, "chunk {chunk:?}");
+            let members: Vec<usize> = (0..n).filter(|_| next(3) == 0).collect();
+            let g = c.group(&members);
+            let valid = members
+                .iter()
+                .enumerate()
+                .all(|(x, &a)| members[x + 1..].iter().all(|&b| c.clash(a, b).is_none()));
+            for i in (0..n).filter(|i| !members.contains(i)) {
+                let pairwise = members.iter().all(|&j| c.clash(i, j).is_none());
+                if valid {
+                    assert_eq!(g.may_take(&c, i), pairwise, "{i} into {members:?}");
+                }
+                // A person's group also refuses faces placed elsewhere or rejected from it.
+                let p = 100 + next(3) as i64;
+                let as_person =
+                    pairwise && owner[i].is_none_or(|o| o == p) && !forbidden.contains(&(i, p));
+                // (A person's own faces are never placed elsewhere or rejected from it.)
+                let consistent = members
+                    .iter()
+                    .all(|&j| owner[j].is_none_or(|o| o == p) && !forbidden.contains(&(j, p)));
+                if valid && consistent {
+                    assert_eq!(c.person(p, &members).may_take(&c, i), as_person);
+                }
+            }
+        }
     }
 }

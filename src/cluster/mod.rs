@@ -179,7 +179,6 @@ pub fn cluster(
 
     // 2. Constrained average linkage inside each chunk.
     let rules = constraints::Constraints::new(&input);
-    let cannot = rules.cannot_pairs();
     Progress::add(&progress.total, chunks.len() as u64);
     let groups: Vec<Vec<usize>> = chunks
         .par_iter()
@@ -187,7 +186,7 @@ pub fn cluster(
             let out = if cancel.is_cancelled() {
                 Vec::new()
             } else {
-                link_chunk(p, chunk, &input, cannot, s.linkage_threshold)
+                link_chunk(p, chunk, &input, &rules, s.linkage_threshold)
             };
             Progress::add(&progress.done, 1);
             out
@@ -429,7 +428,7 @@ fn link_chunk(
     p: &Points,
     chunk: &[usize],
     input: &Input<'_>,
-    cannot: &HashSet<(usize, usize)>,
+    rules: &constraints::Constraints,
     threshold: f32,
 ) -> Vec<Vec<usize>> {
     let pos: HashMap<usize, usize> = chunk.iter().enumerate().map(|(k, &i)| (i, k)).collect();
@@ -461,40 +460,8 @@ fn link_chunk(
     }
     let mut init: Vec<Vec<usize>> = init.into_values().collect();
     init.sort_by_key(|g| g[0]);
-    // Cannot-links inside the chunk: same photo, and the given pairs.
-    let mut local_cannot = Vec::new();
-    let mut by_photo: HashMap<i64, Vec<usize>> = HashMap::new();
-    for (k, &i) in chunk.iter().enumerate() {
-        by_photo.entry(input.photo[i]).or_default().push(k);
-    }
-    for same_photo in by_photo.values() {
-        for (x, &a) in same_photo.iter().enumerate() {
-            for &b in &same_photo[x + 1..] {
-                local_cannot.push((a, b));
-            }
-        }
-    }
-    for &(a, b) in cannot {
-        if let (Some(&x), Some(&y)) = (pos.get(&a), pos.get(&b)) {
-            local_cannot.push((x, y));
-        }
-    }
-    // Pinned points of different people, and "not this person" against that person's points.
-    let owned: Vec<(usize, i64)> = (0..chunk.len())
-        .filter_map(|k| input.owner(chunk[k]).map(|o| (k, o)))
-        .collect();
-    for (x, &(a, oa)) in owned.iter().enumerate() {
-        for &(b, ob) in &owned[x + 1..] {
-            if oa != ob {
-                local_cannot.push((a, b));
-            }
-        }
-    }
-    for &(i, person) in input.forbidden {
-        if let Some(&x) = pos.get(&i) {
-            local_cannot.extend(owned.iter().filter(|o| o.1 == person).map(|o| (x, o.0)));
-        }
-    }
+    // Pairs that may never share a person (one photo, "different", two owners, rejections).
+    let local_cannot = rules.pairs_within(chunk);
     let sub = p.subset(chunk);
     linkage::average_linkage(&sub, init, &local_cannot, threshold)
         .into_iter()

@@ -3,10 +3,11 @@
 //! [`undo`] restores the previous state exactly. Faces a decision touches are *pinned*
 //! (`assigned_by = 'user'`): clustering never moves them.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::cluster::constraints::{Clash, Constraints};
 use crate::error::{Error, Result};
 use crate::store::{Assigner, FaceState, PersonRow, Store, Writer};
 
@@ -205,42 +206,56 @@ pub(crate) fn pin_into(w: &Writer<'_>, to: i64, faces: &[FaceState]) -> Result<V
         .into_iter()
         .filter(|f| !moving.contains(&f.face_id))
         .collect();
-    let ids: Vec<i64> = faces.iter().map(|f| f.face_id).collect();
-    let different: Vec<(i64, i64)> = w.different_pairs_of(&ids)?;
-    if let Some((a, b)) = different
+    // The one rule (`cluster::constraints`) over just the faces involved: the moving faces
+    // first, then the faces `to` has now; "different" answers read for the moving faces only.
+    let all: Vec<&FaceState> = faces.iter().chain(&current).collect();
+    let row: HashMap<i64, usize> = all
         .iter()
-        .find(|(a, b)| ids.contains(a) && ids.contains(b))
-    {
-        return Err(Error::Invalid(format!(
-            "faces {a} and {b} were marked different people; they cannot both be person {to}"
-        )));
-    }
-    let mut changes: Vec<FaceBefore> = Vec::new();
-    let mut seen_photos: HashSet<i64> = HashSet::new();
-    for f in faces {
-        if !seen_photos.insert(f.photo_id) {
-            return Err(Error::Invalid(format!(
-                "faces {} are in one photo, so they are different people",
-                faces
-                    .iter()
-                    .filter(|g| g.photo_id == f.photo_id)
-                    .map(|g| g.face_id.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
+        .enumerate()
+        .map(|(k, f)| (f.face_id, k))
+        .collect();
+    let ids: Vec<i64> = faces.iter().map(|f| f.face_id).collect();
+    let different: Vec<(usize, usize)> = w
+        .different_pairs_of(&ids)?
+        .into_iter()
+        .filter_map(|(a, b)| Some((*row.get(&a)?, *row.get(&b)?)))
+        .collect();
+    // Owners and rejections do not apply: the user is placing these faces in `to` now.
+    let rules = Constraints::from_facts(
+        all.iter().map(|f| f.photo_id).collect(),
+        vec![None; all.len()],
+        &different,
+        &[],
+    );
+    let m = faces.len();
+    for i in 0..m {
+        for j in i + 1..m {
+            match rules.clash(i, j) {
+                Some(Clash::SamePhoto) => {
+                    return Err(Error::Invalid(format!(
+                        "faces {} and {} are in one photo, so they are different people",
+                        ids[i], ids[j]
+                    )))
+                }
+                Some(_) => {
+                    return Err(Error::Invalid(format!(
+                        "faces {} and {} were marked different people; they cannot both be \
+                         person {to}",
+                        ids[i], ids[j]
+                    )))
+                }
+                None => {}
+            }
         }
     }
-    for c in &current {
-        let clash = faces.iter().find(|f| {
-            f.photo_id == c.photo_id
-                || different.contains(&(f.face_id.min(c.face_id), f.face_id.max(c.face_id)))
-        });
-        if let Some(f) = clash {
+    let mut changes: Vec<FaceBefore> = Vec::new();
+    for (k, c) in current.iter().enumerate() {
+        if let Some(i) = (0..m).find(|&i| rules.clash(i, m + k).is_some()) {
             if c.assigned_by == Some(Assigner::User) {
                 return Err(Error::Invalid(format!(
                     "face {} cannot join person {to}: its face {} is in the same photo or was \
                      marked a different person; move or reject one of them first",
-                    f.face_id, c.face_id
+                    ids[i], c.face_id
                 )));
             }
             changes.push((*c).into());

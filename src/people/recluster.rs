@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use crate::cluster::constraints::{Constraints, Group};
 use crate::cluster::{self, assign, mapping, ClusterSettings, Points};
 use crate::error::Result;
 use crate::progress::{CancelToken, Progress};
@@ -49,9 +50,8 @@ pub(crate) struct Facts {
     pub must: Vec<(usize, usize)>,
     pub cannot: Vec<(usize, usize)>,
     pub forbidden: Vec<(usize, i64)>,
-    /// `(face row, person)` rejections, for quick lookups.
-    pub rejected: HashSet<(usize, i64)>,
-    pub different: HashSet<(usize, usize)>,
+    /// The same, as the one "may these faces share a person" rule.
+    pub rules: Constraints,
 }
 
 pub(crate) fn facts(store: &Store, faces: &[ClusterFace]) -> Result<Facts> {
@@ -85,31 +85,14 @@ pub(crate) fn facts(store: &Store, faces: &[ClusterFace]) -> Result<Facts> {
         .into_iter()
         .filter_map(|(f, p)| row.get(&f).map(|&k| (k, p)))
         .collect();
+    let photo = faces.iter().map(|f| f.photo_id).collect();
     Ok(Facts {
+        rules: Constraints::from_facts(photo, owner.clone(), &cannot, &forbidden),
         owner,
         must,
-        different: cannot.iter().copied().collect(),
         cannot,
-        rejected: forbidden.iter().copied().collect(),
         forbidden,
     })
-}
-
-/// Whether face row `i` may join a person whose rows are `members` (photos in `photos`).
-fn allowed(
-    facts: &Facts,
-    faces: &[ClusterFace],
-    i: usize,
-    person: i64,
-    photos: &HashSet<i64>,
-    members: &[usize],
-) -> bool {
-    !facts.rejected.contains(&(i, person))
-        && !photos.contains(&faces[i].photo_id)
-        && facts.owner[i].is_none_or(|o| o == person)
-        && !members
-            .iter()
-            .any(|&j| facts.different.contains(&(i.min(j), i.max(j))))
 }
 
 /// Re-cluster the faces of `model_id` (see the module doc) and write the result. Each pass
@@ -287,10 +270,10 @@ fn one_pass(
         match target[g] {
             Some(p) => {
                 let m = members.entry(p).or_default();
-                let mut photos: HashSet<i64> = m.iter().map(|&j| faces[j].photo_id).collect();
+                let mut group = facts.rules.person(p, m);
                 for i in rows {
-                    if allowed(&facts, &faces, i, p, &photos, m) {
-                        photos.insert(faces[i].photo_id);
+                    if group.may_take(&facts.rules, i) {
+                        group.take(&facts.rules, i);
                         m.push(i);
                         new[i] = Some(p);
                     }
@@ -359,19 +342,18 @@ fn match_to_people(
         .into_iter()
         .map(|(d, q, p)| (d, unassigned[q], p))
         .collect();
-    let mut photos: HashMap<i64, HashSet<i64>> = members
-        .iter()
-        .map(|(p, m)| (*p, m.iter().map(|&j| faces[j].photo_id).collect()))
-        .collect();
+    // Each person offered a face, as a group that knows what it rules out.
+    let mut groups: HashMap<i64, Group> = HashMap::new();
     let mut matched = 0;
     for (_, i, p) in offers {
-        let (Some(m), Some(ph)) = (members.get(&p), photos.get(&p)) else {
+        let Some(m) = members.get_mut(&p) else {
             continue;
         };
-        if allowed(facts, faces, i, p, ph, m) {
+        let group = groups.entry(p).or_insert_with(|| facts.rules.person(p, m));
+        if group.may_take(&facts.rules, i) {
+            group.take(&facts.rules, i);
             new[i] = Some(p);
-            photos.entry(p).or_default().insert(faces[i].photo_id);
-            members.entry(p).or_default().push(i);
+            m.push(i);
             matched += 1;
         }
     }

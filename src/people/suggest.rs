@@ -58,8 +58,8 @@ fn view(store: &Store, model_id: &str) -> Result<View> {
 }
 
 /// Unassigned faces ranked by how likely they are `person` (closest on average first), up to
-/// `limit`, leaving out faces the user said are not them and faces from photos they are
-/// already in.
+/// `limit`, leaving out faces that may not join them (`cluster::constraints`: the user said
+/// not them or "different" from one of their faces, or a photo they are already in).
 pub fn faces_for_person(
     store: &Store,
     model_id: &str,
@@ -90,10 +90,12 @@ pub fn faces_for_people(
     if members.is_empty() {
         return Ok(out);
     }
-    let rejected: HashSet<(i64, i64)> = store.rejections()?.into_iter().collect();
-    let photos: HashMap<i64, HashSet<i64>> = members
+    // Never a face the user said is not them, one from a photo they are in, one answered
+    // "different" from one of their faces, or one the user placed elsewhere.
+    let rules = super::recluster::facts(store, &v.faces)?.rules;
+    let groups: HashMap<i64, cluster::constraints::Group> = members
         .iter()
-        .map(|(p, m)| (*p, m.iter().map(|&j| v.faces[j].photo_id).collect()))
+        .map(|(p, m)| (*p, rules.person(*p, m)))
         .collect();
     let free: Vec<usize> = (0..v.faces.len())
         .filter(|&k| v.faces[k].person_id.is_none())
@@ -106,7 +108,7 @@ pub fn faces_for_people(
     for (q, list) in near.into_iter().enumerate() {
         let f = &v.faces[free[q]];
         for (p, distance) in list {
-            if !rejected.contains(&(f.face_id, p)) && !photos[&p].contains(&f.photo_id) {
+            if groups[&p].may_take(&rules, free[q]) {
                 out.entry(p).or_default().push(FaceSuggestion {
                     face_id: f.face_id,
                     distance,
