@@ -16,6 +16,13 @@ use likeness::progress::{CancelToken, Progress};
 use likeness::store::{Assigner, NewFace, PhotoFacts, PhotoStatus, Store};
 
 fn main() {
+    // LIKENESS_LOG=info shows where the time of each run goes.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("LIKENESS_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");
     let (vectors, labels) = (
         dir.join("lfw-1001000.npy"),

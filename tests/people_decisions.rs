@@ -26,22 +26,7 @@ fn build(store: &mut Store, per: usize, offset: usize) -> Vec<i64> {
                 for k in 0..per {
                     let shared = person == 1 && k == 0 && offset == 0;
                     if !shared {
-                        let path = format!("/p/{}.jpg", offset + ids.len());
-                        photo = w.upsert_photo(&PhotoFacts {
-                            path: &path,
-                            size: 1,
-                            mtime_ns: 1,
-                            content_hash: None,
-                            width: Some(400),
-                            height: Some(400),
-                            taken_at: None,
-                            status: PhotoStatus::Indexed,
-                            error: None,
-                            detector: None,
-                            linked_to: None,
-                            orientation: None,
-                            xmp_sig: None,
-                        })?;
+                        photo = new_photo(w, &format!("/p/{}.jpg", offset + ids.len()))?;
                     }
                     let target_photo = if shared { ids_photo(w, ids[0])? } else { photo };
                     let embedding: Vec<f32> = (0..128)
@@ -59,6 +44,55 @@ fn build(store: &mut Store, per: usize, offset: usize) -> Vec<i64> {
                 }
             }
             Ok(ids)
+        })
+        .unwrap()
+}
+
+fn new_photo(w: &likeness::store::Writer<'_>, path: &str) -> likeness::Result<i64> {
+    w.upsert_photo(&PhotoFacts {
+        path,
+        size: 1,
+        mtime_ns: 1,
+        content_hash: None,
+        width: Some(400),
+        height: Some(400),
+        taken_at: None,
+        status: PhotoStatus::Indexed,
+        error: None,
+        detector: None,
+        linked_to: None,
+        orientation: None,
+        xmp_sig: None,
+    })
+}
+
+/// `n` faces, each in a photo of its own, close to axis `axis` (a fourth "person" when the
+/// axis is not 0..3), spread like `build`'s.
+fn along(store: &mut Store, axis: usize, n: usize, tag: &str) -> Vec<i64> {
+    let mut s = 77u64 + n as u64 + tag.len() as u64;
+    store
+        .write(|w| {
+            (0..n)
+                .map(|k| {
+                    let photo = new_photo(w, &format!("/q/{tag}{k}.jpg"))?;
+                    s = s
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    let jitter = (s >> 33) as f32 / (1u64 << 31) as f32 - 0.5;
+                    let embedding: Vec<f32> = (0..128)
+                        .map(|d| if d == axis { 1.0 } else { 0.0 } + jitter * 0.04)
+                        .collect();
+                    let face = NewFace {
+                        bbox: [10.0, 10.0, 110.0, 110.0],
+                        landmarks: [[0.0; 2]; 5],
+                        score: 0.99,
+                        thumb: vec![0],
+                        embedding,
+                        source: Default::default(),
+                    };
+                    w.insert_face(photo, &face, MODEL)
+                })
+                .collect()
         })
         .unwrap()
 }
@@ -294,4 +328,41 @@ fn undo_never_puts_two_faces_of_one_photo_in_one_person() {
     people::undo(&mut store).unwrap();
     assert_eq!(person_of(&store, a), Some(pa));
     assert_ne!(person_of(&store, b), Some(pa));
+}
+
+/// An incremental run offers only faces it has not considered, but a face left alone earlier
+/// still becomes a person when new faces like it arrive; a face a decision takes out of a
+/// person is considered again.
+#[test]
+fn incremental_runs_consider_new_faces_and_the_unplaced_faces_around_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&tmp.path().join("l.db")).unwrap();
+    let per = 6;
+    let f = build(&mut store, per, 0);
+    recluster(&mut store, Mode::Incremental);
+    let people_before = store.people().unwrap().len();
+    // A lone face of someone new stays unplaced, run after run.
+    let lone = along(&mut store, 9, 1, "lone")[0];
+    for _ in 0..2 {
+        let o = recluster(&mut store, Mode::Incremental);
+        assert_eq!(person_of(&store, lone), None);
+        assert_eq!(o.new_people, 0);
+    }
+    // Two more faces like it arrive: the three are one new person, the lone face included.
+    let more = along(&mut store, 9, 2, "more");
+    let o = recluster(&mut store, Mode::Incremental);
+    assert_eq!(o.new_people, 1, "{o:?}");
+    let p = person_of(&store, lone).expect("the earlier lone face joins the new person");
+    assert!(more.iter().all(|&m| person_of(&store, m) == Some(p)));
+    assert_eq!(store.people().unwrap().len(), people_before + 1);
+    // A settled library: a further run changes nothing.
+    assert_eq!(recluster(&mut store, Mode::Incremental).changed, 0);
+    // Removing a face from its person (a machine decision undone by the user: here, its
+    // person emptied by hand) makes it new again: the next run offers it to its look-alikes.
+    let a = person_of(&store, f[2]).unwrap();
+    store
+        .write(|w| w.assign_faces(&[(f[2], None, None)]))
+        .unwrap();
+    recluster(&mut store, Mode::Incremental);
+    assert_eq!(person_of(&store, f[2]), Some(a));
 }

@@ -86,5 +86,17 @@ fn v2_library_is_quantised_in_place_and_keeps_its_model_and_decisions() {
     assert_eq!(store.rejections().unwrap(), vec![(2, 1)]);
     assert_eq!(store.face_pairs().unwrap(), vec![(1, 2, false)]);
     assert_eq!(store.decisions(10).unwrap().len(), 1);
+    // Step 7: faces in a person count as considered by clustering; the others are offered to
+    // people once more by the next incremental run.
+    let flags: Vec<(Option<i64>, bool)> = rusqlite::Connection::open(&path)
+        .unwrap()
+        .prepare("SELECT person_id, clustered FROM faces ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(!flags.is_empty());
+    assert!(flags.iter().all(|&(p, c)| c == p.is_some()), "{flags:?}");
     assert_eq!(store.integrity_check().unwrap(), "ok");
 }

@@ -1,6 +1,7 @@
 //! Re-clustering: turn the faces of the active model into people without ever overriding a
-//! user decision. Incremental (default): unassigned faces first join existing people, the rest
-//! are clustered among themselves. Full: every machine assignment is recomputed, and the new
+//! user decision. Incremental (default): faces clustering has not considered yet (new, or taken
+//! out of a person by a decision) first join existing people; the rest are clustered with the
+//! unplaced faces within reach of them. Full: every machine assignment is recomputed, and the new
 //! groups take over the old people's ids by overlap. Pinned faces never move in either, and a
 //! full run leaves faces with a mapped vector (photo offline at an upgrade) in their person.
 
@@ -18,7 +19,8 @@ use crate::store::{Assigner, ClusterFace, Store};
 /// Incremental or full.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    /// Match unassigned faces to people, cluster only the rest.
+    /// Match the faces not considered yet to people, cluster the rest with the unplaced faces
+    /// around them.
     Incremental,
     /// Recompute every machine assignment (user decisions still hold).
     Full,
@@ -137,9 +139,14 @@ fn one_pass(
     progress: &Progress,
 ) -> Result<ReclusterOutcome> {
     let t0 = Instant::now();
-    let faces = store.cluster_faces(model_id)?;
-    let facts = facts(store, &faces)?;
-    let points = Points::from_rows(&faces.iter().map(|f| &f.vector[..]).collect::<Vec<_>>())?;
+    let matrix = store.cluster_matrix(model_id)?;
+    let (faces, points) = (&matrix.faces, &*matrix.points);
+    let facts = facts(store, faces)?;
+    tracing::info!(
+        "recluster: {} faces read at {:.2} s",
+        faces.len(),
+        t0.elapsed().as_secs_f64()
+    );
     let old: Vec<Option<i64>> = faces.iter().map(|f| f.person_id).collect();
     let mut new: Vec<Option<i64>> = old.clone();
     let mut outcome = ReclusterOutcome {
@@ -164,9 +171,26 @@ fn one_pass(
                 .collect()
         }
         Mode::Incremental => {
-            let matched = match_to_people(&faces, &points, &facts, &mut new, s, cancel)?;
+            // Only faces clustering has not considered yet (new ones, and faces a decision
+            // took out of a person) are offered to people; those that match nobody are
+            // clustered with the unplaced faces around them. Faces already considered and
+            // far from every new one would only come out as they did last time.
+            let fresh: Vec<usize> = (0..faces.len())
+                .filter(|&k| new[k].is_none() && !faces[k].clustered)
+                .collect();
+            let matched = match_to_people(&fresh, &points, &facts, &mut new, s, cancel)?;
             outcome.matched = matched;
-            (0..faces.len()).filter(|&k| new[k].is_none()).collect()
+            tracing::info!(
+                "recluster: {matched} of {} new faces matched at {:.2} s",
+                fresh.len(),
+                t0.elapsed().as_secs_f64()
+            );
+            let left: Vec<usize> = fresh.into_iter().filter(|&k| new[k].is_none()).collect();
+            let unplaced: Vec<usize> = (0..faces.len())
+                .filter(|&k| new[k].is_none() && faces[k].clustered)
+                .collect();
+            let radius = s.eps.max(s.linkage_threshold);
+            assign::neighbourhood(&points, &left, &unplaced, radius, 1, cancel)?
         }
     };
 
@@ -205,6 +229,11 @@ fn one_pass(
         progress,
     )?;
     outcome.clusters = c.groups;
+    tracing::info!(
+        "recluster: {} free faces clustered at {:.2} s",
+        free.len(),
+        t0.elapsed().as_secs_f64()
+    );
 
     // Groups → people. A group holding pinned faces goes to their person, unless another
     // person holds a strict majority of the group's faces (pinned faces count for their
@@ -303,8 +332,15 @@ fn one_pass(
             .collect();
         outcome.changed = (0..faces.len()).filter(|&k| new[k] != old[k]).count();
         w.assign_faces(&changes)?;
+        // Every face this pass read has been considered now, including those it took out of
+        // a person (which `assign_faces` marked new again).
+        let considered: Vec<i64> = (0..faces.len())
+            .filter(|&k| !faces[k].clustered || (new[k].is_none() && old[k].is_some()))
+            .map(|k| faces[k].face_id)
+            .collect();
+        w.mark_clustered(&considered)?;
         w.delete_unused_machine_people()?;
-        outcome.people = w.people()?.iter().filter(|p| p.faces > 0).count();
+        outcome.people = new.iter().flatten().collect::<HashSet<_>>().len();
         Ok(outcome)
     })?;
     let mut outcome = outcome;
@@ -313,18 +349,17 @@ fn one_pass(
     Ok(outcome)
 }
 
-/// Incremental step 1: each unassigned face joins the person it is closest to on average (within
+/// Incremental step 1: each face of `unassigned` joins the person it is closest to on average (within
 /// the match threshold, constraints allowing), closest pairs first. Returns how many joined.
 fn match_to_people(
-    faces: &[ClusterFace],
+    unassigned: &[usize],
     points: &Points,
     facts: &Facts,
     new: &mut [Option<i64>],
     s: &ClusterSettings,
     cancel: &CancelToken,
 ) -> Result<usize> {
-    let assigned: Vec<usize> = (0..faces.len()).filter(|&k| new[k].is_some()).collect();
-    let unassigned: Vec<usize> = (0..faces.len()).filter(|&k| new[k].is_none()).collect();
+    let assigned: Vec<usize> = (0..new.len()).filter(|&k| new[k].is_some()).collect();
     if assigned.is_empty() || unassigned.is_empty() {
         return Ok(0);
     }
@@ -338,7 +373,7 @@ fn match_to_people(
     // People as the means of their faces first: only those that may be within `t` on average
     // get the exact average (`cluster::assign`).
     let offers: Vec<(f32, usize, i64)> = assign::People::new(points, &members)?
-        .offers(&points.subset(&unassigned), t, cancel)?
+        .offers(&points.subset(unassigned), t, cancel)?
         .into_iter()
         .map(|(d, q, p)| (d, unassigned[q], p))
         .collect();
@@ -370,9 +405,9 @@ pub fn preview(
     progress: &Progress,
 ) -> Result<ReclusterOutcome> {
     let t0 = Instant::now();
-    let faces = store.cluster_faces(model_id)?;
-    let facts = facts(store, &faces)?;
-    let points = Points::from_rows(&faces.iter().map(|f| &f.vector[..]).collect::<Vec<_>>())?;
+    let matrix = store.cluster_matrix(model_id)?;
+    let (faces, points) = (&matrix.faces, &*matrix.points);
+    let facts = facts(store, faces)?;
     let photo: Vec<i64> = faces.iter().map(|f| f.photo_id).collect();
     let weak: Vec<bool> = faces
         .iter()

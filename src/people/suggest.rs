@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::cluster::{self, Points};
 use crate::error::Result;
-use crate::store::{ClusterFace, Store};
+use crate::store::{Matrix, Store};
 
 /// An unassigned face that might be a given person.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -35,26 +35,28 @@ pub struct FacePair {
     pub margin: f32,
 }
 
+/// The library's vectors (kept by the store between calls) and each person's rows.
 struct View {
-    faces: Vec<ClusterFace>,
-    points: Points,
+    matrix: std::sync::Arc<Matrix>,
     members: HashMap<i64, Vec<usize>>,
 }
 
+impl std::ops::Deref for View {
+    type Target = Matrix;
+    fn deref(&self) -> &Matrix {
+        &self.matrix
+    }
+}
+
 fn view(store: &Store, model_id: &str) -> Result<View> {
-    let faces = store.cluster_faces(model_id)?;
-    let points = Points::from_rows(&faces.iter().map(|f| &f.vector[..]).collect::<Vec<_>>())?;
+    let matrix = store.cluster_matrix(model_id)?;
     let mut members: HashMap<i64, Vec<usize>> = HashMap::new();
-    for (k, f) in faces.iter().enumerate() {
+    for (k, f) in matrix.faces.iter().enumerate() {
         if let Some(p) = f.person_id {
             members.entry(p).or_default().push(k);
         }
     }
-    Ok(View {
-        faces,
-        points,
-        members,
-    })
+    Ok(View { matrix, members })
 }
 
 /// Unassigned faces ranked by how likely they are `person` (closest on average first), up to

@@ -179,6 +179,14 @@ pub const MIGRATIONS: &[Step] = &[
     // 6: "not a face / a stranger, never show again": an ignored face belongs to no one, is
     // never clustered, suggested or listed as ungrouped, and keeps the mark through re-scans.
     Step::Sql("ALTER TABLE faces ADD COLUMN ignored INTEGER NOT NULL DEFAULT 0;"),
+    // 7: faces clustering has already considered. An incremental `cluster` offers only the
+    // others (new faces, and faces a decision took out of a person) to people, and re-clusters
+    // them with the unplaced faces around them, instead of every unplaced face of the library
+    // (at 1M faces that was 32 s). Faces in nobody today are offered once more.
+    Step::Sql(
+        "ALTER TABLE faces ADD COLUMN clustered INTEGER NOT NULL DEFAULT 0;
+         UPDATE faces SET clustered = 1 WHERE person_id IS NOT NULL;",
+    ),
 ];
 
 /// Step 3's data conversion: every little-endian `f32` vector becomes int8 + scale.

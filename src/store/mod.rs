@@ -9,6 +9,7 @@ mod people;
 mod photos;
 mod privacy;
 mod regions;
+mod vectors;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -24,6 +25,7 @@ pub use people::{
 pub use photos::{PhotoFacts, PhotoGeometry, PhotoRow, PhotoStatus, Stats};
 pub use privacy::{prepare_dir, protect_files, ForgetPreview};
 pub use regions::{region_key, NamedFace, RegionConflict};
+pub use vectors::Matrix;
 
 use crate::error::{Error, Result};
 
@@ -46,6 +48,8 @@ pub fn now() -> i64 {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// The vectors last read (`Store::cluster_matrix`).
+    kept: vectors::Kept,
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
@@ -87,6 +91,7 @@ impl Store {
         Ok(Self {
             conn,
             path: path.to_path_buf(),
+            kept: Default::default(),
         })
     }
 
@@ -105,6 +110,7 @@ impl Store {
         Ok(Self {
             conn,
             path: path.to_path_buf(),
+            kept: Default::default(),
         })
     }
 

@@ -24,7 +24,7 @@ impl Assigner {
             Assigner::User => "user",
         }
     }
-    fn parse(s: Option<String>) -> Option<Assigner> {
+    pub(super) fn parse(s: Option<String>) -> Option<Assigner> {
         match s.as_deref() {
             Some("user") => Some(Assigner::User),
             Some("machine") => Some(Assigner::Machine),
@@ -56,9 +56,10 @@ pub struct ClusterFace {
     pub score: f32,
     pub person_id: Option<i64>,
     pub assigned_by: Option<Assigner>,
-    pub vector: Vec<f32>,
     /// The vector came through a harmonic map (the photo could not be re-embedded).
     pub mapped: bool,
+    /// A clustering pass has considered this face since it was found or left a person.
+    pub clustered: bool,
 }
 
 /// A face of a person, for listing.
@@ -227,32 +228,6 @@ impl Store {
                     ],
                     score: r.get::<_, f64>(7)? as f32,
                     assigned_by: Assigner::parse(r.get(8)?),
-                })
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(rows)
-    }
-
-    /// Every face of indexed photos with an embedding of `model_id`, with its person, by face id.
-    pub fn cluster_faces(&self, model_id: &str) -> Result<Vec<ClusterFace>> {
-        let mut st = self.conn().prepare(
-            "SELECT f.id, f.photo_id, min(f.x2 - f.x1, f.y2 - f.y1), f.score, f.person_id,
-                    f.assigned_by, e.vector, e.scale, e.origin = 'mapped'
-             FROM embeddings e JOIN faces f ON f.id = e.face_id
-             JOIN photos p ON p.id = f.photo_id
-             WHERE e.model_id = ?1 AND p.status = 'indexed' AND f.ignored = 0 ORDER BY f.id",
-        )?;
-        let rows = st
-            .query_map([model_id], |r| {
-                Ok(ClusterFace {
-                    face_id: r.get(0)?,
-                    photo_id: r.get(1)?,
-                    min_side: r.get::<_, f64>(2)? as f32,
-                    score: r.get::<_, f64>(3)? as f32,
-                    person_id: r.get(4)?,
-                    assigned_by: Assigner::parse(r.get(5)?),
-                    vector: super::embeddings::vector(&r.get::<_, Vec<u8>>(6)?, r.get(7)?),
-                    mapped: r.get(8)?,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -492,12 +467,27 @@ impl Writer<'_> {
     }
 
     /// Put faces in persons: `(face, person or None, who)`.
+    /// A face that leaves every person is new to clustering again (see
+    /// [`Writer::mark_clustered`]): the next incremental pass may offer it to someone else.
     pub fn assign_faces(&self, rows: &[(i64, Option<i64>, Option<Assigner>)]) -> Result<()> {
-        let mut st = self
-            .tx
-            .prepare("UPDATE faces SET person_id = ?2, assigned_by = ?3 WHERE id = ?1")?;
+        let mut st = self.tx.prepare(
+            "UPDATE faces SET person_id = ?2, assigned_by = ?3,
+                    clustered = clustered AND ?2 IS NOT NULL
+             WHERE id = ?1",
+        )?;
         for (face, person, by) in rows {
             st.execute(params![face, person, by.map(Assigner::as_str)])?;
+        }
+        Ok(())
+    }
+
+    /// A clustering pass has considered these faces (they are no longer new to it).
+    pub fn mark_clustered(&self, faces: &[i64]) -> Result<()> {
+        let mut st = self
+            .tx
+            .prepare("UPDATE faces SET clustered = 1 WHERE id = ?1")?;
+        for f in faces {
+            st.execute([f])?;
         }
         Ok(())
     }
@@ -597,7 +587,7 @@ impl Writer<'_> {
     pub fn set_ignored(&self, faces: &[i64], ignored: bool) -> Result<()> {
         let mut st = self
             .tx
-            .prepare("UPDATE faces SET ignored = ?2 WHERE id = ?1")?;
+            .prepare("UPDATE faces SET ignored = ?2, clustered = 0 WHERE id = ?1")?;
         for f in faces {
             st.execute(rusqlite::params![f, ignored])?;
         }
