@@ -178,7 +178,7 @@ fn one_pass(
             let fresh: Vec<usize> = (0..faces.len())
                 .filter(|&k| new[k].is_none() && !faces[k].clustered)
                 .collect();
-            let matched = match_to_people(&fresh, &points, &facts, &mut new, s, cancel)?;
+            let matched = match_to_people(&fresh, points, &facts, &mut new, s, cancel)?;
             outcome.matched = matched;
             tracing::info!(
                 "recluster: {matched} of {} new faces matched at {:.2} s",
@@ -190,7 +190,7 @@ fn one_pass(
                 .filter(|&k| new[k].is_none() && faces[k].clustered)
                 .collect();
             let radius = s.eps.max(s.linkage_threshold);
-            assign::neighbourhood(&points, &left, &unplaced, radius, 1, cancel)?
+            assign::neighbourhood(points, &left, &unplaced, radius, 1, cancel)?
         }
     };
 
@@ -415,7 +415,7 @@ pub fn preview(
         .collect();
     let c = cluster::cluster(
         cluster::Input {
-            points: &points,
+            points,
             photo: &photo,
             weak: &weak,
             must: &facts.must,

@@ -183,9 +183,30 @@ pub const MIGRATIONS: &[Step] = &[
     // others (new faces, and faces a decision took out of a person) to people, and re-clusters
     // them with the unplaced faces around them, instead of every unplaced face of the library
     // (at 1M faces that was 32 s). Faces in nobody today are offered once more.
+    // Also a log of the faces whose row, photo status or vectors changed (ids only; a store
+    // keeping a vector matrix reads what changed since, instead of every face: see
+    // `store::vectors`). Written by triggers, so no write path can forget it; pruned on open.
     Step::Sql(
         "ALTER TABLE faces ADD COLUMN clustered INTEGER NOT NULL DEFAULT 0;
-         UPDATE faces SET clustered = 1 WHERE person_id IS NOT NULL;",
+         UPDATE faces SET clustered = 1 WHERE person_id IS NOT NULL;
+         CREATE TABLE face_changes (
+             seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+             face_id INTEGER NOT NULL
+         );
+         CREATE TRIGGER face_added AFTER INSERT ON faces
+           BEGIN INSERT INTO face_changes (face_id) VALUES (new.id); END;
+         CREATE TRIGGER face_changed AFTER UPDATE ON faces
+           BEGIN INSERT INTO face_changes (face_id) VALUES (new.id); END;
+         CREATE TRIGGER face_removed AFTER DELETE ON faces
+           BEGIN INSERT INTO face_changes (face_id) VALUES (old.id); END;
+         CREATE TRIGGER photo_status AFTER UPDATE OF status ON photos
+           BEGIN INSERT INTO face_changes (face_id) SELECT id FROM faces WHERE photo_id = new.id; END;
+         CREATE TRIGGER vector_added AFTER INSERT ON embeddings
+           BEGIN INSERT INTO face_changes (face_id) VALUES (new.face_id); END;
+         CREATE TRIGGER vector_changed AFTER UPDATE ON embeddings
+           BEGIN INSERT INTO face_changes (face_id) VALUES (new.face_id); END;
+         CREATE TRIGGER vector_removed AFTER DELETE ON embeddings
+           BEGIN INSERT INTO face_changes (face_id) VALUES (old.face_id); END;",
     ),
 ];
 

@@ -88,6 +88,12 @@ impl Store {
             )));
         }
         migrations::migrate(&mut conn, path)?;
+        // The change log only needs to reach back as far as a store kept open may lag.
+        conn.execute(
+            "DELETE FROM face_changes WHERE seq <= (SELECT max(seq) FROM face_changes) - ?1",
+            [vectors::LOG_KEPT],
+        )
+        .map_err(db_err)?;
         Ok(Self {
             conn,
             path: path.to_path_buf(),

@@ -45,8 +45,9 @@ pub struct PersonRow {
     pub faces: u64,
 }
 
-/// A face as clustering sees it: where it is, how good it is, whom it belongs to, its vector.
-#[derive(Debug, Clone)]
+/// A face as clustering sees it: where it is, how good it is, whom it belongs to (its vector
+/// is the same row of [`super::Matrix::points`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ClusterFace {
     pub face_id: i64,
     pub photo_id: i64,

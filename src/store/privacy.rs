@@ -133,12 +133,13 @@ impl Writer<'_> {
     }
 
     /// The undo history names faces and people that no longer exist: it goes too (forgetting
-    /// is not undoable, and the app says so before it starts).
+    /// is not undoable, and the app says so before it starts), and so does the change log of
+    /// face ids (a store kept open then reads its vectors afresh).
     fn forget_history(&self) -> Result<()> {
         self.tx.execute_batch(
             "UPDATE face_rejections SET decision_id = NULL;
              UPDATE face_pairs SET decision_id = NULL;
-             DELETE FROM decisions;",
+             DELETE FROM decisions; DELETE FROM face_changes;",
         )?;
         Ok(())
     }

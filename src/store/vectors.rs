@@ -2,11 +2,12 @@
 //! suggestions, merge candidates and uncertain pairs all read it, and a store held open (the
 //! app's worker) reads from SQLite only what changed since. Whether anything changed is
 //! SQLite's own count (`PRAGMA data_version` for other connections, `total_changes` for this
-//! one); what changed is found from the face rows without their vectors, a vector being
-//! re-read only for a face that is new or whose stored scale differs (re-embedded).
+//! one); which faces changed is the `face_changes` log that triggers write (schema 7), so
+//! after a decision or a scan batch only those faces' rows and vectors are read again.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+
+use rusqlite::OptionalExtension;
 
 use super::people::{Assigner, ClusterFace};
 use super::Store;
@@ -28,14 +29,41 @@ pub(super) struct Kept(Mutex<Option<KeptMatrix>>);
 
 struct KeptMatrix {
     stamp: (i64, u64),
+    /// The change log's position the matrix reflects.
+    seq: i64,
     matrix: Arc<Matrix>,
-    /// Each row's stored scale: a re-embedded face has a new one.
-    scales: Vec<f64>,
 }
 
-/// Above this share of rows to read again, one full read is cheaper than that many lookups
-/// (a lookup by key costs several times a row of the sequential read).
+/// Above this share of faces changed (and 1,000 faces), one full read is cheaper than that many
+/// lookups (a lookup by key costs several times a row of the sequential read).
 const REREAD_ALL_SHARE: f64 = 0.25;
+
+/// Log entries kept when a library is opened: enough for any store kept open meanwhile to
+/// follow a large scan batch; one that fell further behind reads everything once.
+pub(super) const LOG_KEPT: i64 = 200_000;
+
+/// The rows of a model's faces, with or without the vector (the same filter and order).
+const ROWS: &str = "SELECT f.id, f.photo_id, min(f.x2 - f.x1, f.y2 - f.y1), f.score, f.person_id,
+        f.assigned_by, e.origin = 'mapped', f.clustered, e.vector, e.scale
+     FROM embeddings e JOIN faces f ON f.id = e.face_id
+     JOIN photos p ON p.id = f.photo_id
+     WHERE e.model_id = ?1 AND p.status = 'indexed' AND f.ignored = 0";
+
+fn cluster_face(r: &rusqlite::Row<'_>) -> rusqlite::Result<(ClusterFace, Vec<f32>)> {
+    Ok((
+        ClusterFace {
+            face_id: r.get(0)?,
+            photo_id: r.get(1)?,
+            min_side: r.get::<_, f64>(2)? as f32,
+            score: r.get::<_, f64>(3)? as f32,
+            person_id: r.get(4)?,
+            assigned_by: Assigner::parse(r.get(5)?),
+            mapped: r.get(6)?,
+            clustered: r.get(7)?,
+        },
+        super::embeddings::vector(&r.get::<_, Vec<u8>>(8)?, r.get(9)?),
+    ))
+}
 
 impl Store {
     /// Where the library stands: changes committed by other connections, and by this one.
@@ -46,8 +74,21 @@ impl Store {
         Ok((v, self.conn().total_changes()))
     }
 
+    /// The change log's last position.
+    fn change_seq(&self) -> Result<i64> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT seq FROM sqlite_sequence WHERE name = 'face_changes'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0))
+    }
+
     /// The vectors of `model_id` as they are now (see the module doc): the kept matrix when
-    /// nothing changed, else the face rows again and only new or re-embedded vectors.
+    /// nothing changed, else the kept one with the changed faces read again.
     pub fn cluster_matrix(&self, model_id: &str) -> Result<Arc<Matrix>> {
         let stamp = self.change_stamp()?;
         let mut kept = self.kept.0.lock().unwrap_or_else(|e| e.into_inner());
@@ -56,152 +97,162 @@ impl Store {
                 return Ok(k.matrix.clone());
             }
         }
-        // One snapshot for the rows and the vectors (a scan may be writing meanwhile).
+        let t0 = std::time::Instant::now();
+        // One snapshot for the log and the rows (a scan may be writing meanwhile).
         let snapshot = self.conn().unchecked_transaction()?;
-        let (faces, scales) = self.cluster_rows(model_id)?;
+        let seq = self.change_seq()?;
         let old = kept.take().filter(|k| k.matrix.model == model_id);
-        let points = match &old {
-            Some(k) => self.refreshed(k, &faces, &scales, model_id)?,
+        let patched = match &old {
+            Some(k) => self.patched(k, seq, model_id)?,
             None => None,
         };
-        let points = match points {
-            Some(p) => p,
-            None => Arc::new(self.all_vectors(model_id, &faces)?),
+        let how = if patched.is_some() {
+            "changes read"
+        } else {
+            "all read"
+        };
+        let matrix = match patched {
+            Some(m) => m,
+            None => self.all_rows(model_id)?,
         };
         snapshot.finish()?;
-        let matrix = Arc::new(Matrix {
-            model: model_id.to_string(),
-            faces,
-            points,
-        });
+        tracing::debug!(
+            "vectors of {model_id}: {} faces ({how}) in {:.2} s",
+            matrix.faces.len(),
+            t0.elapsed().as_secs_f64()
+        );
+        let matrix = Arc::new(matrix);
         *kept = Some(KeptMatrix {
             stamp,
+            seq,
             matrix: matrix.clone(),
-            scales,
         });
         Ok(matrix)
     }
 
-    /// The rows of `faces` built from the kept matrix plus the vectors it lacks; `None` when
-    /// so much changed that one full read is cheaper.
-    fn refreshed(
-        &self,
-        k: &KeptMatrix,
-        faces: &[ClusterFace],
-        scales: &[f64],
-        model_id: &str,
-    ) -> Result<Option<Arc<Points>>> {
-        let before: HashMap<i64, usize> = k
-            .matrix
-            .faces
-            .iter()
-            .enumerate()
-            .map(|(r, f)| (f.face_id, r))
-            .collect();
-        let source: Vec<Option<usize>> = faces
-            .iter()
-            .zip(scales)
-            .map(|(f, s)| {
-                before
-                    .get(&f.face_id)
-                    .copied()
-                    .filter(|&r| k.scales[r] == *s)
-            })
-            .collect();
-        let missing = source.iter().filter(|s| s.is_none()).count();
-        if missing as f64 > REREAD_ALL_SHARE * faces.len() as f64 {
+    /// The kept matrix with the faces logged since it was read, read again; `None` when the
+    /// log no longer reaches back to it or so much changed that one full read is cheaper.
+    fn patched(&self, k: &KeptMatrix, seq: i64, model_id: &str) -> Result<Option<Matrix>> {
+        let old = &k.matrix;
+        if seq == k.seq {
+            return Ok(Some(Matrix {
+                model: old.model.clone(),
+                faces: old.faces.clone(),
+                points: old.points.clone(),
+            }));
+        }
+        let first: Option<i64> = self.conn().query_row(
+            "SELECT min(seq) FROM face_changes WHERE seq > ?1",
+            [k.seq],
+            |r| r.get(0),
+        )?;
+        if first != Some(k.seq + 1) {
             return Ok(None);
         }
-        let old = &k.matrix.points;
-        let same_rows = missing == 0
-            && faces.len() == old.len()
-            && source.iter().enumerate().all(|(r, s)| *s == Some(r));
-        if same_rows {
-            return Ok(Some(old.clone()));
+        let mut changed: Vec<i64> = {
+            let mut st = self
+                .conn()
+                .prepare("SELECT DISTINCT face_id FROM face_changes WHERE seq > ?1")?;
+            let ids = st
+                .query_map([k.seq], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<i64>>>()?;
+            ids
+        };
+        if changed.len() > 1000 && changed.len() as f64 > REREAD_ALL_SHARE * old.faces.len() as f64
+        {
+            return Ok(None);
         }
-        let dim = old.dim();
-        let mut data = Vec::with_capacity(faces.len() * dim);
-        let mut st = self.conn().prepare_cached(
-            "SELECT vector, scale FROM embeddings WHERE face_id = ?1 AND model_id = ?2",
-        )?;
-        for (f, s) in faces.iter().zip(&source) {
-            match s {
-                Some(r) => data.extend_from_slice(old.row(*r)),
-                None => {
-                    let v: Vec<f32> =
-                        st.query_row(rusqlite::params![f.face_id, model_id], |r| {
-                            Ok(super::embeddings::vector(
-                                &r.get::<_, Vec<u8>>(0)?,
-                                r.get(1)?,
-                            ))
-                        })?;
-                    if v.len() != dim {
-                        return Ok(None);
-                    }
-                    data.extend_from_slice(&v);
+        changed.sort_unstable();
+        let mut st = self
+            .conn()
+            .prepare_cached(&format!("{ROWS} AND f.id = ?2"))?;
+        let mut fresh: Vec<(ClusterFace, Vec<f32>)> = Vec::new();
+        for id in &changed {
+            if let Some(row) = st
+                .query_row(rusqlite::params![model_id, id], cluster_face)
+                .optional()?
+            {
+                fresh.push(row);
+            }
+        }
+        let dim = old.points.dim();
+        if fresh.iter().any(|(_, v)| v.len() != dim) {
+            return Ok(None);
+        }
+        // Merge the kept rows (less the changed faces) with the rows read again, by face id.
+        let mut faces = Vec::with_capacity(old.faces.len() + fresh.len());
+        let mut source: Vec<Result<usize, usize>> = Vec::with_capacity(faces.capacity());
+        let (mut i, mut j) = (0, 0);
+        while i < old.faces.len() || j < fresh.len() {
+            let take_old = j == fresh.len()
+                || (i < old.faces.len() && old.faces[i].face_id < fresh[j].0.face_id);
+            if take_old {
+                if changed.binary_search(&old.faces[i].face_id).is_err() {
+                    faces.push(old.faces[i]);
+                    source.push(Ok(i));
+                }
+                i += 1;
+            } else {
+                faces.push(fresh[j].0);
+                source.push(Err(j));
+                j += 1;
+            }
+        }
+        // Only people or marks changed: the same vectors.
+        let same_vectors = faces.len() == old.faces.len()
+            && source.iter().enumerate().all(|(r, s)| match s {
+                Ok(o) => *o == r,
+                Err(f) => {
+                    old.faces[r].face_id == fresh[*f].0.face_id
+                        && old.points.row(r) == &fresh[*f].1[..]
+                }
+            });
+        let points = if same_vectors {
+            old.points.clone()
+        } else {
+            let mut data = Vec::with_capacity(faces.len() * dim);
+            for s in &source {
+                match s {
+                    Ok(o) => data.extend_from_slice(old.points.row(*o)),
+                    Err(f) => data.extend_from_slice(&fresh[*f].1),
                 }
             }
-        }
-        Ok(Some(Arc::new(Points::new(dim, data)?)))
+            Arc::new(Points::new(dim, data)?)
+        };
+        Ok(Some(Matrix {
+            model: model_id.to_string(),
+            faces,
+            points,
+        }))
     }
 
-    /// The face rows of `model_id` without their vectors, with each vector's stored scale.
-    fn cluster_rows(&self, model_id: &str) -> Result<(Vec<ClusterFace>, Vec<f64>)> {
-        let mut st = self.conn().prepare(
-            "SELECT f.id, f.photo_id, min(f.x2 - f.x1, f.y2 - f.y1), f.score, f.person_id,
-                    f.assigned_by, e.origin = 'mapped', f.clustered, e.scale
-             FROM embeddings e JOIN faces f ON f.id = e.face_id
-             JOIN photos p ON p.id = f.photo_id
-             WHERE e.model_id = ?1 AND p.status = 'indexed' AND f.ignored = 0 ORDER BY f.id",
-        )?;
+    /// Every face of `model_id` with its vector, in one read.
+    fn all_rows(&self, model_id: &str) -> Result<Matrix> {
+        let mut st = self.conn().prepare(&format!("{ROWS} ORDER BY f.id"))?;
+        let mut rows = st.query([model_id])?;
         let mut faces = Vec::new();
-        let mut scales = Vec::new();
-        let mut rows = st.query([model_id])?;
-        while let Some(r) = rows.next()? {
-            faces.push(ClusterFace {
-                face_id: r.get(0)?,
-                photo_id: r.get(1)?,
-                min_side: r.get::<_, f64>(2)? as f32,
-                score: r.get::<_, f64>(3)? as f32,
-                person_id: r.get(4)?,
-                assigned_by: Assigner::parse(r.get(5)?),
-                mapped: r.get(6)?,
-                clustered: r.get(7)?,
-            });
-            scales.push(r.get(8)?);
-        }
-        Ok((faces, scales))
-    }
-
-    /// Every vector of `faces` (rows of [`Store::cluster_rows`], same snapshot) in one read.
-    fn all_vectors(&self, model_id: &str, faces: &[ClusterFace]) -> Result<Points> {
-        let mut st = self.conn().prepare(
-            "SELECT f.id, e.vector, e.scale
-             FROM embeddings e JOIN faces f ON f.id = e.face_id
-             JOIN photos p ON p.id = f.photo_id
-             WHERE e.model_id = ?1 AND p.status = 'indexed' AND f.ignored = 0 ORDER BY f.id",
-        )?;
-        let mut rows = st.query([model_id])?;
         let mut data = Vec::new();
         let mut dim = 0;
-        for f in faces {
-            let r = rows
-                .next()?
-                .filter(|r| r.get::<_, i64>(0).ok() == Some(f.face_id));
-            let Some(r) = r else {
-                return Err(crate::Error::Invalid(format!(
-                    "the vectors of {model_id} changed while they were read (face {})",
-                    f.face_id
-                )));
-            };
-            let v = super::embeddings::vector(&r.get::<_, Vec<u8>>(1)?, r.get(2)?);
+        while let Some(r) = rows.next()? {
+            let (f, v) = cluster_face(r)?;
             if dim == 0 {
                 dim = v.len();
-                data.reserve(faces.len() * dim);
             }
+            if v.len() != dim {
+                return Err(crate::Error::Invalid(format!(
+                    "face {} has a {}-dimensional {model_id} vector, not {dim}",
+                    f.face_id,
+                    v.len()
+                )));
+            }
+            faces.push(f);
             data.extend_from_slice(&v);
         }
-        Points::new(dim.max(1), data)
+        Ok(Matrix {
+            model: model_id.to_string(),
+            faces,
+            points: Arc::new(Points::new(dim.max(1), data)?),
+        })
     }
 }
 
