@@ -278,6 +278,13 @@ fn no_to_a_suggestion_is_remembered_and_undoable() {
     assert!(suggested(&store));
     // A person that does not exist is refused.
     assert!(people::reject_from(&mut store, loose, 999_999).is_err());
+    // Said twice, undone once: the first "No" still holds (undo removes what it added only).
+    people::reject_from(&mut store, loose, ann).unwrap();
+    people::reject_from(&mut store, loose, ann).unwrap();
+    people::undo(&mut store).unwrap().unwrap();
+    assert_eq!(store.rejections().unwrap(), vec![(loose, ann)]);
+    people::undo(&mut store).unwrap().unwrap();
+    assert!(store.rejections().unwrap().is_empty());
 }
 
 #[test]

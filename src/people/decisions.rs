@@ -514,7 +514,11 @@ fn reject_in(w: &Writer<'_>, face_id: i64, person: Option<i64>) -> Result<i64> {
             before: f.into(),
         },
     )?;
-    w.add_rejection(face_id, p, id)?;
+    // A rejection already on record (a merge carried it over) stays that decision's: undoing
+    // this one removes only what it added.
+    if !w.is_rejected(face_id, p)? {
+        w.add_rejection(face_id, p, id)?;
+    }
     Ok(id)
 }
 
@@ -654,7 +658,9 @@ pub fn reject_faces(store: &mut Store, face_ids: &[i64]) -> Result<i64> {
             },
         )?;
         for (f, p) in answers {
-            w.add_rejection(f, p, id)?;
+            if !w.is_rejected(f, p)? {
+                w.add_rejection(f, p, id)?;
+            }
         }
         Ok(id)
     })
@@ -802,7 +808,7 @@ pub fn undo(store: &mut Store) -> Result<Option<(i64, Decision)>> {
                 person,
                 before,
             } => {
-                w.remove_rejection(*face, *person)?;
+                w.remove_rejection_of(*face, *person, row.id)?;
                 restore_faces(w, &[*before])?;
             }
             Decision::Hide { person, before, .. } => {
@@ -862,7 +868,7 @@ pub fn undo(store: &mut Store) -> Result<Option<(i64, Decision)>> {
             }
             Decision::RejectFaces { answers, before } => {
                 for (f, p) in answers {
-                    w.remove_rejection(*f, *p)?;
+                    w.remove_rejection_of(*f, *p, row.id)?;
                 }
                 restore_faces(w, before)?;
             }

@@ -503,6 +503,16 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// Forget "face is not person" where decision `decision` recorded it (not where another
+    /// decision did).
+    pub fn remove_rejection_of(&self, face: i64, person: i64, decision: i64) -> Result<()> {
+        self.tx.execute(
+            "DELETE FROM face_rejections WHERE face_id = ?1 AND person_id = ?2 AND decision_id = ?3",
+            params![face, person, decision],
+        )?;
+        Ok(())
+    }
+
     /// Forget "face is not person".
     pub fn remove_rejection(&self, face: i64, person: i64) -> Result<()> {
         self.tx.execute(
