@@ -32,20 +32,24 @@ fn build(store: &mut Store, per: usize, offset: usize) -> Vec<i64> {
                     let embedding: Vec<f32> = (0..128)
                         .map(|d| if d == person { 1.0 } else { 0.0 } + rnd() * 0.04)
                         .collect();
-                    let face = NewFace {
-                        bbox: [10.0, 10.0, 110.0, 110.0],
-                        landmarks: [[0.0; 2]; 5],
-                        score: 0.99,
-                        thumb: vec![0],
-                        embedding,
-                        source: Default::default(),
-                    };
-                    ids.push(w.insert_face(target_photo, &face, MODEL)?);
+                    ids.push(w.insert_face(target_photo, &face(embedding), MODEL)?);
                 }
             }
             Ok(ids)
         })
         .unwrap()
+}
+
+/// A detected face with this vector (same box and score for all).
+fn face(embedding: Vec<f32>) -> NewFace {
+    NewFace {
+        bbox: [10.0, 10.0, 110.0, 110.0],
+        landmarks: [[0.0; 2]; 5],
+        score: 0.99,
+        thumb: vec![0],
+        embedding,
+        source: Default::default(),
+    }
 }
 
 fn new_photo(w: &likeness::store::Writer<'_>, path: &str) -> likeness::Result<i64> {
@@ -82,15 +86,7 @@ fn along(store: &mut Store, axis: usize, n: usize, tag: &str) -> Vec<i64> {
                     let embedding: Vec<f32> = (0..128)
                         .map(|d| if d == axis { 1.0 } else { 0.0 } + jitter * 0.04)
                         .collect();
-                    let face = NewFace {
-                        bbox: [10.0, 10.0, 110.0, 110.0],
-                        landmarks: [[0.0; 2]; 5],
-                        score: 0.99,
-                        thumb: vec![0],
-                        embedding,
-                        source: Default::default(),
-                    };
-                    w.insert_face(photo, &face, MODEL)
+                    w.insert_face(photo, &face(embedding), MODEL)
                 })
                 .collect()
         })

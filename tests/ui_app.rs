@@ -788,16 +788,6 @@ fn drawing_a_missed_face_names_it_and_undo_takes_it_back() {
             .filter(|f| f.source == FaceSource::Drawn)
             .collect::<Vec<_>>()
     };
-    let person_named = |a: &App, name: &str| {
-        a.runtime()
-            .and_then(|r| r.data.library.as_ref())
-            .and_then(|l| {
-                l.people
-                    .iter()
-                    .find(|p| p.name.as_deref() == Some(name))
-                    .cloned()
-            })
-    };
     let mut h = harness(&db);
     wait(&mut h, "the first snapshot", 20, idle_library);
     h.state_mut().command(Command::Show(View::Photos));
@@ -830,7 +820,7 @@ fn drawing_a_missed_face_names_it_and_undo_takes_it_back() {
     h.get_by_role_and_label(Role::Button, "Add as a new person")
         .click();
     wait(&mut h, "the drawn face named", 60, |a| {
-        person_named(a, "Drawn Dora").is_some_and(|p| p.faces == 1)
+        named(a, "Drawn Dora").is_some_and(|p| p.faces == 1)
     });
     let faces = drawn(&db);
     assert_eq!(faces.len(), 1);
@@ -848,7 +838,7 @@ fn drawing_a_missed_face_names_it_and_undo_takes_it_back() {
     });
     h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
     wait(&mut h, "the drawn face undone", 30, |a| {
-        person_named(a, "Drawn Dora").is_none()
+        named(a, "Drawn Dora").is_none()
     });
     assert!(drawn(&db).is_empty());
     wait(&mut h, "the photo without it", 30, |a| {
@@ -891,16 +881,6 @@ fn ungrouped_faces_are_named_or_ignored_in_batches_and_undone_in_one_step() {
         a.runtime()
             .and_then(|r| r.data.ungrouped.as_ref())
             .map(|u| u.1)
-    };
-    let named = |a: &App, name: &str| {
-        a.runtime()
-            .and_then(|r| r.data.library.as_ref())
-            .and_then(|l| {
-                l.people
-                    .iter()
-                    .find(|p| p.name.as_deref() == Some(name))
-                    .cloned()
-            })
     };
     // Two faces of different photos, picked by clicking their tiles, named as one new person.
     let a = faces[0].clone();
@@ -957,4 +937,16 @@ fn ungrouped_faces_are_named_or_ignored_in_batches_and_undone_in_one_step() {
             .unwrap()
             .ignored
     );
+}
+
+/// The person the app lists under `name`, once the library has arrived.
+fn named(a: &App, name: &str) -> Option<likeness::ui::PersonCard> {
+    a.runtime()
+        .and_then(|r| r.data.library.as_ref())
+        .and_then(|l| {
+            l.people
+                .iter()
+                .find(|p| p.name.as_deref() == Some(name))
+                .cloned()
+        })
 }
