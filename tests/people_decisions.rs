@@ -281,6 +281,17 @@ fn no_to_a_suggestion_is_remembered_and_undoable() {
     assert_eq!(store.rejections().unwrap(), vec![(loose, ann)]);
     people::undo(&mut store).unwrap().unwrap();
     assert!(store.rejections().unwrap().is_empty());
+    // "Not Ann", then moved back into Ann (the answer goes), both undone: back in Ann and no
+    // answer left (the move's undo restores the answer, the reject's undo takes it away).
+    let f1 = f[1];
+    people::reject(&mut store, f1).unwrap();
+    people::move_face(&mut store, f1, ann).unwrap();
+    assert!(store.rejections().unwrap().is_empty());
+    people::undo(&mut store).unwrap().unwrap();
+    assert_eq!(store.rejections().unwrap(), vec![(f1, ann)]);
+    people::undo(&mut store).unwrap().unwrap();
+    assert!(store.rejections().unwrap().is_empty());
+    assert_eq!(person_of(&store, f1), Some(ann));
 }
 
 #[test]

@@ -66,6 +66,10 @@ pub enum Decision {
         face: i64,
         person: i64,
         before: FaceBefore,
+        /// The answer was already on record (given before, or carried over by a merge): undo
+        /// leaves it.
+        #[serde(default)]
+        already: bool,
     },
     Hide {
         person: i64,
@@ -97,6 +101,9 @@ pub enum Decision {
     RejectFaces {
         answers: Vec<(i64, i64)>,
         before: Vec<FaceBefore>,
+        /// Answers already on record: undo leaves them.
+        #[serde(default)]
+        already: Vec<(i64, i64)>,
     },
     /// Faces marked "not a face / a stranger, never show again" (or, `ignored: false`, shown
     /// again).
@@ -506,19 +513,17 @@ fn reject_in(w: &Writer<'_>, face_id: i64, person: Option<i64>) -> Result<i64> {
     if f.person_id == Some(p) {
         w.assign_faces(&[(face_id, None, None)])?;
     }
+    let already = w.is_rejected(face_id, p)?;
     let id = record(
         w,
         &Decision::Reject {
             face: face_id,
             person: p,
             before: f.into(),
+            already,
         },
     )?;
-    // A rejection already on record (a merge carried it over) stays that decision's: undoing
-    // this one removes only what it added.
-    if !w.is_rejected(face_id, p)? {
-        w.add_rejection(face_id, p, id)?;
-    }
+    w.add_rejection(face_id, p, id)?;
     Ok(id)
 }
 
@@ -650,17 +655,22 @@ pub fn reject_faces(store: &mut Store, face_ids: &[i64]) -> Result<i64> {
             before.push(f.into());
             w.assign_faces(&[(id, None, None)])?;
         }
+        let mut already = Vec::new();
+        for &(f, p) in &answers {
+            if w.is_rejected(f, p)? {
+                already.push((f, p));
+            }
+        }
         let id = record(
             w,
             &Decision::RejectFaces {
                 answers: answers.clone(),
                 before,
+                already,
             },
         )?;
         for (f, p) in answers {
-            if !w.is_rejected(f, p)? {
-                w.add_rejection(f, p, id)?;
-            }
+            w.add_rejection(f, p, id)?;
         }
         Ok(id)
     })
@@ -807,8 +817,11 @@ pub fn undo(store: &mut Store) -> Result<Option<(i64, Decision)>> {
                 face,
                 person,
                 before,
+                already,
             } => {
-                w.remove_rejection_of(*face, *person, row.id)?;
+                if !already {
+                    w.remove_rejection(*face, *person)?;
+                }
                 restore_faces(w, &[*before])?;
             }
             Decision::Hide { person, before, .. } => {
@@ -866,9 +879,13 @@ pub fn undo(store: &mut Store) -> Result<Option<(i64, Decision)>> {
                     }
                 }
             }
-            Decision::RejectFaces { answers, before } => {
-                for (f, p) in answers {
-                    w.remove_rejection_of(*f, *p, row.id)?;
+            Decision::RejectFaces {
+                answers,
+                before,
+                already,
+            } => {
+                for (f, p) in answers.iter().filter(|a| !already.contains(a)) {
+                    w.remove_rejection(*f, *p)?;
                 }
                 restore_faces(w, before)?;
             }

@@ -503,16 +503,6 @@ impl Writer<'_> {
         Ok(())
     }
 
-    /// Forget "face is not person" where decision `decision` recorded it (not where another
-    /// decision did).
-    pub fn remove_rejection_of(&self, face: i64, person: i64, decision: i64) -> Result<()> {
-        self.tx.execute(
-            "DELETE FROM face_rejections WHERE face_id = ?1 AND person_id = ?2 AND decision_id = ?3",
-            params![face, person, decision],
-        )?;
-        Ok(())
-    }
-
     /// Forget "face is not person".
     pub fn remove_rejection(&self, face: i64, person: i64) -> Result<()> {
         self.tx.execute(
@@ -608,7 +598,9 @@ impl Writer<'_> {
     /// Delete one person row (its faces become unassigned; its rejections go with it).
     pub fn delete_person(&self, id: i64) -> Result<()> {
         self.tx.execute(
-            "UPDATE faces SET person_id = NULL, assigned_by = NULL WHERE person_id = ?1",
+            // Out of every person: new to clustering again (as in `assign_faces`).
+            "UPDATE faces SET person_id = NULL, assigned_by = NULL, clustered = 0
+             WHERE person_id = ?1",
             [id],
         )?;
         self.tx.execute("DELETE FROM people WHERE id = ?1", [id])?;
