@@ -209,6 +209,23 @@ fn same_split_move_and_refusals() {
     assert!(e.to_string().contains("merge"), "{e}");
     // Faces of one photo can never be "same".
     assert!(people::same(&mut store, f[0], f[per]).is_err());
+    // Two confirmed faces answered "different" refuse a merge of their people, writing nothing.
+    let c = person_of(&store, f[2 * per + 1]).unwrap();
+    people::name(&mut store, c, Some("Cy")).unwrap();
+    people::apply(
+        &mut store,
+        &people::Act::Pair {
+            a: f[per + 1],
+            b: f[2 * per + 1],
+            same: false,
+        },
+    )
+    .unwrap();
+    let e = people::merge(&mut store, b, c).unwrap_err();
+    assert!(e.to_string().contains("different"), "{e}");
+    assert_eq!(person_of(&store, f[2 * per + 1]), Some(c));
+    people::undo(&mut store).unwrap().unwrap();
+    people::undo(&mut store).unwrap().unwrap();
     // Move a face in; a full re-cluster keeps it there.
     people::move_face(&mut store, f[2 * per], a).unwrap();
     recluster(&mut store, Mode::Full);

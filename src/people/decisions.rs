@@ -197,6 +197,28 @@ fn face(w: &Writer<'_>, id: i64) -> Result<FaceState> {
         .ok_or_else(|| Error::Invalid(format!("no face {id}")))
 }
 
+/// The one rule (`cluster::constraints`) over just the faces a decision touches, indexed as
+/// given: their photos and the "different" answers of faces `ask` (read for those only).
+/// Owners and rejections do not apply: the user is placing these faces now.
+fn rules_over(w: &Writer<'_>, faces: &[&FaceState], ask: &[i64]) -> Result<Constraints> {
+    let row: HashMap<i64, usize> = faces
+        .iter()
+        .enumerate()
+        .map(|(k, f)| (f.face_id, k))
+        .collect();
+    let different: Vec<(usize, usize)> = w
+        .different_pairs_of(ask)?
+        .into_iter()
+        .filter_map(|(a, b)| Some((*row.get(&a)?, *row.get(&b)?)))
+        .collect();
+    Ok(Constraints::from_facts(
+        faces.iter().map(|f| f.photo_id).collect(),
+        vec![None; faces.len()],
+        &different,
+        &[],
+    ))
+}
+
 /// Pin `faces` to `to` (user-assigned), returning what they were. Before that, machine faces
 /// of `to` that would break a constraint with them (same photo, a "different" answer) leave
 /// `to`; a user-pinned conflict refuses the whole decision, since two user facts disagree.
@@ -216,24 +238,8 @@ pub(crate) fn pin_into(w: &Writer<'_>, to: i64, faces: &[FaceState]) -> Result<V
     // The one rule (`cluster::constraints`) over just the faces involved: the moving faces
     // first, then the faces `to` has now; "different" answers read for the moving faces only.
     let all: Vec<&FaceState> = faces.iter().chain(&current).collect();
-    let row: HashMap<i64, usize> = all
-        .iter()
-        .enumerate()
-        .map(|(k, f)| (f.face_id, k))
-        .collect();
     let ids: Vec<i64> = faces.iter().map(|f| f.face_id).collect();
-    let different: Vec<(usize, usize)> = w
-        .different_pairs_of(&ids)?
-        .into_iter()
-        .filter_map(|(a, b)| Some((*row.get(&a)?, *row.get(&b)?)))
-        .collect();
-    // Owners and rejections do not apply: the user is placing these faces in `to` now.
-    let rules = Constraints::from_facts(
-        all.iter().map(|f| f.photo_id).collect(),
-        vec![None; all.len()],
-        &different,
-        &[],
-    );
+    let rules = rules_over(w, &all, &ids)?;
     let m = faces.len();
     for i in 0..m {
         for j in i + 1..m {
@@ -364,29 +370,33 @@ pub fn merge(store: &mut Store, into: i64, from: i64) -> Result<i64> {
         let pinned = |f: &FaceState| f.assigned_by == Some(Assigner::User);
         let into_faces = w.person_face_states(into)?;
         let from_faces = w.person_face_states(from)?;
-        // One face per photo in the merged person: `into`'s confirmed faces first, then
-        // `from`'s confirmed ones, then machine faces; a machine face that clashes leaves, two
-        // confirmed faces in one photo refuse the merge.
-        let mut photos: HashSet<i64> = into_faces
+        // The merged person obeys the one rule (`cluster::constraints`: one face per photo, no
+        // two faces answered "different"): `into`'s confirmed faces first, then `from`'s
+        // confirmed ones, then machine faces; a machine face that clashes leaves, a confirmed
+        // one refuses the merge.
+        let order: Vec<&FaceState> = into_faces
             .iter()
             .filter(|f| pinned(f))
-            .map(|f| f.photo_id)
-            .collect();
-        let candidates = from_faces
-            .iter()
-            .filter(|f| pinned(f))
+            .chain(from_faces.iter().filter(|f| pinned(f)))
             .chain(into_faces.iter().filter(|f| !pinned(f)))
-            .chain(from_faces.iter().filter(|f| !pinned(f)));
+            .chain(from_faces.iter().filter(|f| !pinned(f)))
+            .collect();
+        let ids: Vec<i64> = order.iter().map(|f| f.face_id).collect();
+        let rules = rules_over(w, &order, &ids)?;
+        let mut group = rules.group(&[]);
         let (mut keep, mut dropped) = (Vec::new(), Vec::new());
-        for f in candidates {
-            if photos.insert(f.photo_id) {
-                keep.push(*f);
+        for (k, f) in order.iter().enumerate() {
+            if group.may_take(&rules, k) {
+                group.take(&rules, k);
+                if !(pinned(f) && f.person_id == Some(into)) {
+                    keep.push(**f);
+                }
             } else if !pinned(f) {
-                dropped.push(*f);
+                dropped.push(**f);
             } else {
                 return Err(Error::Invalid(format!(
                     "person {into} and person {from} both have a confirmed face in one photo \
-                     (face {}): they are different people",
+                     or faces answered \"different\" (face {}): they are different people",
                     f.face_id
                 )));
             }
