@@ -48,6 +48,24 @@ impl Points {
         Self::new(dim, data)
     }
 
+    /// Add rows at the end (a flat row-major buffer of this dimension).
+    pub fn push_rows(&mut self, data: &[f32]) -> Result<()> {
+        if !data.len().is_multiple_of(self.dim) {
+            return Err(Error::Invalid(format!(
+                "{} values do not make rows of dimension {}",
+                data.len(),
+                self.dim
+            )));
+        }
+        if data.iter().any(|x| !x.is_finite()) {
+            return Err(Error::Invalid("an embedding holds NaN or infinity".into()));
+        }
+        self.norms
+            .extend(data.chunks_exact(self.dim).map(|r| dot(r, r)));
+        self.data.extend_from_slice(data);
+        Ok(())
+    }
+
     /// Number of points.
     pub fn len(&self) -> usize {
         self.norms.len()

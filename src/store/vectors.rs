@@ -102,7 +102,7 @@ impl Store {
         let snapshot = self.conn().unchecked_transaction()?;
         let seq = self.change_seq()?;
         let old = kept.take().filter(|k| k.matrix.model == model_id);
-        let patched = match &old {
+        let patched = match old {
             Some(k) => self.patched(k, seq, model_id)?,
             None => None,
         };
@@ -132,7 +132,7 @@ impl Store {
 
     /// The kept matrix with the faces logged since it was read, read again; `None` when the
     /// log no longer reaches back to it or so much changed that one full read is cheaper.
-    fn patched(&self, k: &KeptMatrix, seq: i64, model_id: &str) -> Result<Option<Matrix>> {
+    fn patched(&self, k: KeptMatrix, seq: i64, model_id: &str) -> Result<Option<Matrix>> {
         let old = &k.matrix;
         if seq == k.seq {
             return Ok(Some(Matrix {
@@ -198,17 +198,42 @@ impl Store {
                 j += 1;
             }
         }
-        // Only people or marks changed: the same vectors.
-        let same_vectors = faces.len() == old.faces.len()
-            && source.iter().enumerate().all(|(r, s)| match s {
-                Ok(o) => *o == r,
-                Err(f) => {
-                    old.faces[r].face_id == fresh[*f].0.face_id
-                        && old.points.row(r) == &fresh[*f].1[..]
+        // The kept rows keep their places and vectors (only people or marks changed), and
+        // any new faces come after them (a scan adds faces with higher ids).
+        let kept_prefix = faces.len() >= old.faces.len()
+            && source[..old.faces.len()]
+                .iter()
+                .enumerate()
+                .all(|(r, s)| match s {
+                    Ok(o) => *o == r,
+                    Err(f) => {
+                        old.faces[r].face_id == fresh[*f].0.face_id
+                            && old.points.row(r) == &fresh[*f].1[..]
+                    }
+                });
+        let points = if kept_prefix {
+            let tail: Vec<f32> = source[old.faces.len()..]
+                .iter()
+                .flat_map(|s| match s {
+                    Err(f) => fresh[*f].1.iter().copied(),
+                    Ok(_) => unreachable!("rows past the kept ones are new"),
+                })
+                .collect();
+            // Appended in place when nobody else holds the kept matrix, else copied once.
+            let mut points = match Arc::try_unwrap(k.matrix) {
+                Ok(m) => m.points,
+                Err(shared) => shared.points.clone(),
+            };
+            match Arc::get_mut(&mut points) {
+                Some(p) => p.push_rows(&tail)?,
+                None if tail.is_empty() => {}
+                None => {
+                    let mut p = Points::new(dim, points.as_slice().to_vec())?;
+                    p.push_rows(&tail)?;
+                    points = Arc::new(p);
                 }
-            });
-        let points = if same_vectors {
-            old.points.clone()
+            }
+            points
         } else {
             let mut data = Vec::with_capacity(faces.len() * dim);
             for s in &source {
@@ -346,5 +371,31 @@ mod tests {
             .unwrap()
             .faces
             .is_empty());
+        // The log forgotten (as forgetting does): the kept store notices and reads everything.
+        let before = store.cluster_matrix(MODEL).unwrap();
+        other
+            .write(|w| w.assign_faces(&[(c, Some(p), Some(Assigner::User))]))
+            .unwrap();
+        other
+            .conn()
+            .execute("DELETE FROM face_changes", [])
+            .unwrap();
+        let after = store.cluster_matrix(MODEL).unwrap();
+        assert!(!Arc::ptr_eq(&before.points, &after.points), "read afresh");
+        assert_eq!(after.faces[1].person_id, Some(p));
+        // Nobody holds the matrix any more: a new face is appended in place.
+        drop((m1, m2, m3, m4, before, after));
+        let d = add(&mut other, "/d.jpg", -0.25);
+        let m5 = store.cluster_matrix(MODEL).unwrap();
+        assert_eq!(
+            m5.faces.iter().map(|f| f.face_id).collect::<Vec<_>>(),
+            vec![a, c, d]
+        );
+        assert_eq!(m5.points.len(), 3);
+        assert!((m5.points.row(1)[0] - 0.25).abs() < 0.01);
+        assert!((m5.points.row(2)[0] + 0.25).abs() < 0.01);
+        // Norms kept right for the appended row.
+        let fresh = Points::new(128, m5.points.as_slice().to_vec()).unwrap();
+        assert!((0..3).all(|r| (fresh.dist(r, 0) - m5.points.dist(r, 0)).abs() < 1e-6));
     }
 }
