@@ -20,7 +20,7 @@ use std::time::Instant;
 use likeness::cluster::bench::{read_npy, read_npy_labels};
 use likeness::people::{recluster, ClusterSettings, Mode};
 use likeness::progress::{CancelToken, Progress};
-use likeness::store::{Assigner, NewFace, PhotoFacts, PhotoStatus, Store};
+use likeness::store::{Assigner, NewFace, PhotoFacts, Store};
 
 fn main() {
     // LIKENESS_LOG=info shows where the time of each run goes.
@@ -71,19 +71,9 @@ fn main() {
                 for i in range {
                     let path = format!("/synthetic/{i:07}.jpg");
                     let photo = w.upsert_photo(&PhotoFacts {
-                        path: &path,
-                        size: 1,
-                        mtime_ns: 1,
                         content_hash: Some(&path),
-                        width: Some(640),
-                        height: Some(480),
-                        taken_at: None,
-                        status: PhotoStatus::Indexed,
-                        error: None,
                         detector: Some("bench"),
-                        linked_to: None,
-                        orientation: None,
-                        xmp_sig: None,
+                        ..PhotoFacts::indexed(&path, 640, 480)
                     })?;
                     let face = w.insert_face(
                         photo,

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
-use likeness::store::{Assigner, NewFace, PhotoFacts, PhotoStatus, Store};
+use likeness::store::{Assigner, NewFace, PhotoFacts, Store};
 use likeness::ui::{App, Command, Job, Saved, View};
 
 fn env_usize(k: &str, d: usize) -> usize {
@@ -51,19 +51,10 @@ fn synthetic(db: &Path, faces: usize, people: usize, big: usize, ungrouped: usiz
             for i in 0..faces {
                 let path = format!("/synthetic/{:06}.jpg", i);
                 let id = w.upsert_photo(&PhotoFacts {
-                    path: &path,
                     size: 1000,
-                    mtime_ns: 1,
                     content_hash: Some(&path),
-                    width: Some(640),
-                    height: Some(480),
-                    taken_at: None,
-                    status: PhotoStatus::Indexed,
-                    error: None,
                     detector: Some("bench"),
-                    linked_to: None,
-                    orientation: None,
-                    xmp_sig: None,
+                    ..PhotoFacts::indexed(&path, 640, 480)
                 })?;
                 let mut v: Vec<f32> = (0..model.dims)
                     .map(|k| (((i * 31 + k * 7) % 97) as f32 / 97.0) - 0.5)

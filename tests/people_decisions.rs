@@ -3,7 +3,7 @@
 
 use likeness::people::{self, ClusterSettings, Mode};
 use likeness::progress::{CancelToken, Progress};
-use likeness::store::{NewFace, PhotoFacts, PhotoStatus, Store};
+use likeness::store::{NewFace, PhotoFacts, Store};
 
 // Synthetic 128-d vectors spaced for the dlib model's distances.
 const MODEL: &str = "dlib_resnet_v1";
@@ -53,21 +53,7 @@ fn face(embedding: Vec<f32>) -> NewFace {
 }
 
 fn new_photo(w: &likeness::store::Writer<'_>, path: &str) -> likeness::Result<i64> {
-    w.upsert_photo(&PhotoFacts {
-        path,
-        size: 1,
-        mtime_ns: 1,
-        content_hash: None,
-        width: Some(400),
-        height: Some(400),
-        taken_at: None,
-        status: PhotoStatus::Indexed,
-        error: None,
-        detector: None,
-        linked_to: None,
-        orientation: None,
-        xmp_sig: None,
-    })
+    w.upsert_photo(&PhotoFacts::indexed(path, 400, 400))
 }
 
 /// `n` faces, each in a photo of its own, close to axis `axis` (a fourth "person" when the

@@ -180,7 +180,8 @@ pub const MIGRATIONS: &[Step] = &[
     // never clustered, suggested or listed as ungrouped, and keeps the mark through re-scans.
     Step::Sql("ALTER TABLE faces ADD COLUMN ignored INTEGER NOT NULL DEFAULT 0;"),
     // 7: faces clustering has already considered. An incremental `cluster` offers only the
-    // others (new faces, and faces a decision took out of a person) to people, and re-clusters
+    // others (new faces, and faces that left a person, whatever took them out: a trigger) to
+    // people, and re-clusters
     // them with the unplaced faces around them, instead of every unplaced face of the library
     // (at 1M faces that was 32 s). Faces in nobody today are offered once more.
     // Also a log of the faces whose row, photo status or vectors changed (ids only; a store
@@ -189,6 +190,9 @@ pub const MIGRATIONS: &[Step] = &[
     Step::Sql(
         "ALTER TABLE faces ADD COLUMN clustered INTEGER NOT NULL DEFAULT 0;
          UPDATE faces SET clustered = 1 WHERE person_id IS NOT NULL;
+         CREATE TRIGGER face_left_person AFTER UPDATE OF person_id ON faces
+           WHEN new.person_id IS NULL AND old.person_id IS NOT NULL
+           BEGIN UPDATE faces SET clustered = 0 WHERE id = new.id; END;
          CREATE TABLE face_changes (
              seq     INTEGER PRIMARY KEY AUTOINCREMENT,
              face_id INTEGER NOT NULL

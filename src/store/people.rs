@@ -468,14 +468,12 @@ impl Writer<'_> {
     }
 
     /// Put faces in persons: `(face, person or None, who)`.
-    /// A face that leaves every person is new to clustering again (see
+    /// A face that leaves every person is new to clustering again (a schema trigger, see
     /// [`Writer::mark_clustered`]): the next incremental pass may offer it to someone else.
     pub fn assign_faces(&self, rows: &[(i64, Option<i64>, Option<Assigner>)]) -> Result<()> {
-        let mut st = self.tx.prepare(
-            "UPDATE faces SET person_id = ?2, assigned_by = ?3,
-                    clustered = clustered AND ?2 IS NOT NULL
-             WHERE id = ?1",
-        )?;
+        let mut st = self
+            .tx
+            .prepare("UPDATE faces SET person_id = ?2, assigned_by = ?3 WHERE id = ?1")?;
         for (face, person, by) in rows {
             st.execute(params![face, person, by.map(Assigner::as_str)])?;
         }
@@ -598,9 +596,7 @@ impl Writer<'_> {
     /// Delete one person row (its faces become unassigned; its rejections go with it).
     pub fn delete_person(&self, id: i64) -> Result<()> {
         self.tx.execute(
-            // Out of every person: new to clustering again (as in `assign_faces`).
-            "UPDATE faces SET person_id = NULL, assigned_by = NULL, clustered = 0
-             WHERE person_id = ?1",
+            "UPDATE faces SET person_id = NULL, assigned_by = NULL WHERE person_id = ?1",
             [id],
         )?;
         self.tx.execute("DELETE FROM people WHERE id = ?1", [id])?;

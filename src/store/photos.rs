@@ -107,6 +107,28 @@ pub struct PhotoFacts<'a> {
     pub xmp_sig: Option<&'a str>,
 }
 
+impl<'a> PhotoFacts<'a> {
+    /// An indexed photo known only by its path and pixel size (no file facts, no hash): the
+    /// photos of libraries built in tests and benchmarks.
+    pub fn indexed(path: &'a str, width: u32, height: u32) -> Self {
+        Self {
+            path,
+            size: 1,
+            mtime_ns: 1,
+            content_hash: None,
+            width: Some(width),
+            height: Some(height),
+            taken_at: None,
+            status: PhotoStatus::Indexed,
+            error: None,
+            detector: None,
+            linked_to: None,
+            orientation: None,
+            xmp_sig: None,
+        }
+    }
+}
+
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PhotoRow> {
     Ok(PhotoRow {
         id: r.get(0)?,

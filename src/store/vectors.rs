@@ -284,28 +284,14 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{NewFace, PhotoFacts, PhotoStatus};
+    use crate::store::{NewFace, PhotoFacts};
 
     const MODEL: &str = "dlib_resnet_v1";
 
     fn add(store: &mut Store, name: &str, x: f32) -> i64 {
         store
             .write(|w| {
-                let photo = w.upsert_photo(&PhotoFacts {
-                    path: name,
-                    size: 1,
-                    mtime_ns: 1,
-                    content_hash: None,
-                    width: Some(100),
-                    height: Some(100),
-                    taken_at: None,
-                    status: PhotoStatus::Indexed,
-                    error: None,
-                    detector: None,
-                    linked_to: None,
-                    orientation: None,
-                    xmp_sig: None,
-                })?;
+                let photo = w.upsert_photo(&PhotoFacts::indexed(name, 100, 100))?;
                 let mut embedding = vec![0.0f32; 128];
                 embedding[0] = x;
                 embedding[1] = 1.0;
