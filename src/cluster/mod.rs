@@ -23,6 +23,7 @@ pub mod assign;
 pub mod bench;
 pub mod constraints;
 pub mod dbscan;
+pub mod int8;
 pub mod linkage;
 pub mod mapping;
 pub mod neighbors;

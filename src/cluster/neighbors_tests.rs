@@ -103,3 +103,106 @@ fn cross_search_sorted_by_distance() {
 fn nan_is_refused() {
     assert!(Points::new(2, vec![0.0, f32::NAN]).is_err());
 }
+
+/// Points in `groups` tight clusters along random directions (like faces of people), `d`-dim.
+fn grouped(n: usize, d: usize, groups: usize, seed: u64) -> Points {
+    let noise = pseudo_random(n, d, seed);
+    let dirs = pseudo_random(groups, d, seed + 1);
+    let data: Vec<f32> = (0..n)
+        .flat_map(|i| {
+            let (nr, dr) = (noise.row(i).to_vec(), dirs.row(i % groups).to_vec());
+            nr.into_iter().zip(dr).map(|(a, b)| a * 0.5 + b * 4.0)
+        })
+        .collect();
+    Points::new(d, data).unwrap()
+}
+
+fn assert_exact(p: &Points, got: &Neighbourhoods, r: f32, step: usize) -> usize {
+    let mut total = 0;
+    for i in (0..p.len()).step_by(step) {
+        let want: Vec<u32> = (0..p.len())
+            .filter(|&j| dist2(p.row(i), p.row(j)) < r * r)
+            .map(|j| j as u32)
+            .collect();
+        let have: Vec<u32> = got[i].iter().map(|x| x.0).collect();
+        assert_eq!(have, want, "point {i}");
+        total += want.len();
+    }
+    total
+}
+
+#[test]
+fn both_searches_are_exact_in_192_dimensions() {
+    let p = grouped(2300, 192, 60, 11);
+    let r = 0.7;
+    let f = radius_f32(&p, r, &CancelToken::new()).unwrap();
+    assert!(
+        assert_exact(&p, &f, r, 7) > 3 * 329,
+        "test radius finds too few pairs"
+    );
+    if int8::available() {
+        let q = radius_int8(&p, r, &CancelToken::new()).unwrap();
+        assert_exact(&p, &q, r, 7);
+        // Same pairs, and distances equal to the f32 search's up to its GEMM rounding.
+        for (a, b) in f.iter().zip(&q) {
+            assert_eq!(a.len(), b.len());
+            for (x, y) in a.iter().zip(b) {
+                assert_eq!(x.0, y.0);
+                assert!((x.1 - y.1).abs() < 1e-3, "{x:?} {y:?}");
+            }
+        }
+    } else {
+        eprintln!("no AVX-512 VNNI on this CPU: the int8 search is not exercised");
+    }
+}
+
+#[test]
+fn int8_search_keeps_pairs_at_the_radius() {
+    // Pairs placed at 0.999 and 1.001 of the radius from each other: quantisation moves
+    // distances by more than that, so only the error bound keeps the inside ones.
+    if !int8::available() {
+        eprintln!("no AVX-512 VNNI on this CPU: the int8 search is not exercised");
+        return;
+    }
+    let (n, d, r) = (2400, 128, 0.5f32);
+    let base = pseudo_random(n / 2, d, 21);
+    let step = pseudo_random(n / 2, d, 22);
+    let mut data = Vec::with_capacity(n * d);
+    for i in 0..n / 2 {
+        let (a, s) = (base.row(i), step.row(i));
+        let len = dist(s, &vec![0.0; d]);
+        let k = if i % 2 == 0 { 0.999 } else { 1.001 } * r / len;
+        // Spread the pairs apart so they do not meet each other.
+        data.extend(a.iter().map(|x| x * 40.0));
+        data.extend(a.iter().zip(s).map(|(x, y)| x * 40.0 + y * k));
+    }
+    let p = Points::new(d, data).unwrap();
+    let got = radius_int8(&p, r, &CancelToken::new()).unwrap();
+    let inside = assert_exact(&p, &got, r, 1);
+    // Every point itself, plus both ends of each inside pair.
+    assert!(inside > n + n / 3, "too few pairs inside: {inside}");
+}
+
+#[test]
+fn int8_kernel_equals_its_scalar_reference() {
+    if !int8::available() {
+        eprintln!("no AVX-512 VNNI on this CPU: the int8 kernel is not exercised");
+        return;
+    }
+    // An odd dimension (padded to a multiple of 4) and a row count off the tile sizes.
+    let p = grouped(203, 37, 9, 31);
+    let q = int8::Quantised::new(p.as_slice(), p.dim());
+    let bound = q.bounds(0.6);
+    let (mut simd, mut scalar) = (Vec::new(), Vec::new());
+    q.scan(0..203, 0..203, &bound, &mut |i, j| simd.push((i, j)));
+    q.scan_scalar(0..203, 0..203, &bound, &mut |i, j| scalar.push((i, j)));
+    simd.sort();
+    assert_eq!(simd, scalar);
+    assert!(simd.len() > 203 * 3, "too few pairs pass: {}", simd.len());
+    // A window that starts off zero.
+    let (mut simd, mut scalar) = (Vec::new(), Vec::new());
+    q.scan(64..100, 96..203, &bound, &mut |i, j| simd.push((i, j)));
+    q.scan_scalar(64..100, 96..203, &bound, &mut |i, j| scalar.push((i, j)));
+    simd.sort();
+    assert_eq!(simd, scalar);
+}
