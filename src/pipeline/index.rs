@@ -777,11 +777,9 @@ pub(crate) fn embed_faces(
     if dets.is_empty() {
         return Ok(Vec::new());
     }
-    let chips: Vec<Vec<f32>> = timed(&timers.align, || {
-        dets.iter()
-            .map(|det| engine.embedder.chip(&d.image, &det.landmarks))
-            .collect()
-    });
+    let chips = timed(&timers.align, || {
+        engine.chips(&d.image, dets.iter().map(|det| det.landmarks))
+    })?;
     let embs = timed(&timers.embed, || engine.embedder.embed(&chips))?;
     let back = 1.0 / d.scale;
     Ok(timed(&timers.thumb, || {

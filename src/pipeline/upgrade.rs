@@ -85,15 +85,15 @@ pub fn upgrade(
     let todo = store.photos_to_embed(to.id())?;
     Progress::add(&progress.total, todo.len() as u64);
     let threads = threads.max(1);
-    let mut embedders = Vec::with_capacity(threads);
+    let mut engines = Vec::with_capacity(threads);
     for _ in 0..threads {
-        embedders.push(models.embedder()?);
+        engines.push(models.engine()?);
     }
     let next = AtomicUsize::new(0);
     let (tx, rx) = bounded::<(usize, Done)>(threads * 4);
     let mut unreachable: Vec<String> = Vec::new();
     std::thread::scope(|s| -> Result<()> {
-        for (i, mut embedder) in embedders.into_iter().enumerate() {
+        for (i, mut engine) in engines.into_iter().enumerate() {
             let (tx, next, todo) = (tx.clone(), &next, &todo);
             std::thread::Builder::new()
                 .name(format!("likeness-reembed-{i}"))
@@ -102,7 +102,7 @@ pub fn upgrade(
                     if k >= todo.len() || cancel.is_cancelled() {
                         return;
                     }
-                    let done = match reembed(&mut embedder, &todo[k]) {
+                    let done = match reembed(&mut engine, &todo[k]) {
                         Ok(v) => Done::Embedded(v),
                         Err(why) => Done::Unreachable(why),
                     };
@@ -197,7 +197,7 @@ pub fn upgrade(
 
 /// Re-embed one photo's faces from its stored landmarks, at the scan's working resolution.
 fn reembed(
-    embedder: &mut crate::vision::embed::Embedder,
+    engine: &mut crate::vision::FaceEngine,
     p: &PhotoToEmbed,
 ) -> std::result::Result<Vec<(i64, Vec<f32>)>, String> {
     let path = std::path::Path::new(&p.path);
@@ -209,17 +209,15 @@ fn reembed(
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
     // A decoder bug must cost one photo, not the upgrade (as in the scan).
     let d = decode::decode_guarded(path, &bytes, settings::WORK_MAX_SIDE)?;
-    let chips: Vec<Vec<f32>> = p
-        .faces
-        .iter()
-        .map(|f| {
-            embedder.chip(
-                &d.image,
-                &f.landmarks.map(|q| [q[0] * d.scale, q[1] * d.scale]),
-            )
-        })
-        .collect();
-    let v = embedder.embed(&chips).map_err(|e| e.to_string())?;
+    let chips = engine
+        .chips(
+            &d.image,
+            p.faces
+                .iter()
+                .map(|f| f.landmarks.map(|q| [q[0] * d.scale, q[1] * d.scale])),
+        )
+        .map_err(|e| e.to_string())?;
+    let v = engine.embedder.embed(&chips).map_err(|e| e.to_string())?;
     Ok(p.faces.iter().map(|f| f.face_id).zip(v).collect())
 }
 

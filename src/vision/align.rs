@@ -108,8 +108,35 @@ pub fn halve(img: &RgbImage) -> RgbImage {
 /// Extract the aligned chip for `landmarks` from `img`, as CHW RGB `f32` in 0..255. Pixels
 /// outside the image are black.
 pub fn extract_chip(img: &RgbImage, landmarks: &[[f32; 2]; 5], spec: &AlignSpec) -> Vec<f32> {
-    let n = spec.size;
-    let mut tr = chip_transform(landmarks, spec);
+    // dlib halves while the face is larger than the chip (its published recipe). The others
+    // were measured with a plain bilinear warp, which stays faithful up to 2 photo pixels per
+    // chip pixel; beyond that, halving keeps large faces from aliasing.
+    let max_scale = if spec.dlib_convention { 1.0 } else { 2.0 };
+    warp(img, chip_transform(landmarks, spec), spec.size, max_scale)
+}
+
+/// The canvas the landmarks are refined on (`spec.refine_landmarks`): `side` × `side` pixels
+/// whose centre is the landmarks' centre, at the scale the chip will have, not rotated (the
+/// detector sees the face as the photo shows it). Canvas-to-image transform.
+pub fn refine_canvas(landmarks: &[[f32; 2]; 5], spec: &AlignSpec, side: usize) -> Similarity {
+    let s = umeyama(&spec.template, landmarks).scale();
+    let mean = |pts: &[[f32; 2]; 5]| {
+        let (x, y) = pts.iter().fold((0.0, 0.0), |(x, y), p| (x + p[0], y + p[1]));
+        [x / 5.0, y / 5.0]
+    };
+    // The template's centre goes to the canvas centre, the landmarks' centre to the image's.
+    let (m, c) = (mean(landmarks), side as f32 / 2.0);
+    Similarity {
+        a: s,
+        b: 0.0,
+        t: [m[0] - s * c, m[1] - s * c],
+    }
+}
+
+/// Sample `img` through `tr` (output pixel → image point) into an `n` × `n` CHW RGB `f32`
+/// image in 0..255, black outside; box-halving first while `tr` spans more than `max_scale`
+/// image pixels per output pixel.
+pub fn warp(img: &RgbImage, mut tr: Similarity, n: usize, max_scale: f32) -> Vec<f32> {
     let e = (n - 1) as f32;
     // Work on a crop around the chip's footprint so halving large faces stays cheap.
     let corners = [[0.0, 0.0], [e, 0.0], [0.0, e], [e, e]].map(|p| tr.apply(p));
@@ -130,10 +157,6 @@ pub fn extract_chip(img: &RgbImage, landmarks: &[[f32; 2]; 5], spec: &AlignSpec)
     }
     let mut src = image::imageops::crop_imm(img, x0, y0, x1 - x0, y1 - y0).to_image();
     tr.t = [tr.t[0] - x0 as f32, tr.t[1] - y0 as f32];
-    // dlib halves while the face is larger than the chip (its published recipe). The others
-    // were measured with a plain bilinear warp, which stays faithful up to 2 photo pixels per
-    // chip pixel; beyond that, halving keeps large faces from aliasing.
-    let max_scale = if spec.dlib_convention { 1.0 } else { 2.0 };
     while tr.scale() > max_scale && src.width() >= 2 && src.height() >= 2 {
         src = halve(&src);
         // New pixel i covers old pixels 2i and 2i+1: old = 2·new + 0.5.

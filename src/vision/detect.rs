@@ -3,6 +3,8 @@
 
 use image::RgbImage;
 
+use super::align;
+use super::models::AlignSpec;
 use super::runtime::{OnnxModel, Provider};
 use crate::error::Result;
 use crate::settings;
@@ -360,6 +362,59 @@ impl Detector {
             .map(|d| d.scaled(1.0 / k).shifted(x0 as f32, y0 as f32))
             .collect();
         Ok(best_in_box(&dets, bbox))
+    }
+
+    /// The landmarks of the face at `landmarks`, refined for an embedder whose alignment asks
+    /// for it (`AlignSpec::refine_landmarks`): RetinaFace runs again on a canvas where the face
+    /// has the chip's scale ([`align::refine_canvas`]), and the result is the average of its
+    /// landmarks and the given ones. Where it finds no face there, the given landmarks.
+    pub fn refine_landmarks(
+        &mut self,
+        img: &RgbImage,
+        landmarks: &[[f32; 2]; 5],
+        spec: &AlignSpec,
+    ) -> Result<[[f32; 2]; 5]> {
+        let side = settings::REFINE_CANVAS;
+        let tr = align::refine_canvas(landmarks, spec, side);
+        let canvas = align::warp(img, tr, side, 2.0);
+        // CHW RGB 0..255 → CHW BGR minus the means, from whole pixel values as a photo's.
+        let plane = side * side;
+        self.scratch.clear();
+        for c in 0..3 {
+            let rgb = &canvas[(2 - c) * plane..(3 - c) * plane];
+            self.scratch
+                .extend(rgb.iter().map(|v| v.round() - MEAN_BGR[c]));
+        }
+        let out = self.model.run(
+            &[1, 3, side, side],
+            &self.scratch,
+            &["loc", "conf", "landmarks"],
+        )?;
+        let dets = decode(
+            &out[0].data,
+            &out[1].data,
+            &out[2].data,
+            &priors(side, side),
+            side,
+            side,
+            settings::REFINE_SCORE_THRESHOLD,
+        );
+        let c = side as f32 / 2.0;
+        let Some(best) = nms(dets, settings::DETECT_NMS_IOU).into_iter().min_by(|a, b| {
+            let d = |d: &Detection| {
+                let (x, y) = d.centre();
+                (x - c).powi(2) + (y - c).powi(2)
+            };
+            d(a).total_cmp(&d(b))
+        }) else {
+            return Ok(*landmarks);
+        };
+        let mut out = *landmarks;
+        for (o, q) in out.iter_mut().zip(best.landmarks) {
+            let p = tr.apply(q);
+            *o = [(o[0] + p[0]) / 2.0, (o[1] + p[1]) / 2.0];
+        }
+        Ok(out)
     }
 
     /// O-Net's probability that each detection is a human face. RetinaFace gives animal faces

@@ -88,8 +88,8 @@ impl Models {
         })
     }
 
-    /// Build one thread's embedder session alone (re-embedding needs no detector).
-    pub fn embedder(&self) -> Result<embed::Embedder> {
+    /// One thread's embedder session.
+    fn embedder(&self) -> Result<embed::Embedder> {
         embed::Embedder::new(self.spec, &self.embedder, self.provider)
     }
 }
@@ -101,6 +101,27 @@ pub struct FaceEngine {
 }
 
 impl FaceEngine {
+    /// The aligned chips of the faces at `landmarks` in `img`, for this engine's embedder; the
+    /// landmarks are refined first where its alignment asks for it.
+    pub fn chips(
+        &mut self,
+        img: &image::RgbImage,
+        landmarks: impl IntoIterator<Item = [[f32; 2]; 5]>,
+    ) -> crate::error::Result<Vec<Vec<f32>>> {
+        let align = &self.embedder.spec().align;
+        landmarks
+            .into_iter()
+            .map(|l| {
+                let l = if align.refine_landmarks {
+                    self.detector.refine_landmarks(img, &l, align)?
+                } else {
+                    l
+                };
+                Ok(self.embedder.chip(img, &l))
+            })
+            .collect()
+    }
+
     /// Which execution provider each model runs on, e.g. `["retinaface_mnet025: CPU", ...]`.
     pub fn providers(&self) -> Vec<String> {
         vec![

@@ -67,6 +67,11 @@ pub struct AlignSpec {
     /// the face is larger than the chip. Other models use the plain similarity warp (bilinear,
     /// black border) their published numbers were measured with.
     pub dlib_convention: bool,
+    /// Refine the detector's landmarks before aligning: RetinaFace runs once more on a canvas
+    /// where the face has this embedder's chip scale, and the chip is aligned to the average
+    /// of both landmark sets (two noisy estimates of the same points). See
+    /// `settings::REFINE_CANVAS` for the measurement.
+    pub refine_landmarks: bool,
 }
 
 /// Everything between a model and its thresholds that depends on the embedding space. Distances
@@ -179,6 +184,7 @@ pub const DLIB: EmbedderSpec = EmbedderSpec {
             [98.8868, 103.1688],
         ],
         dlib_convention: true,
+        refine_landmarks: false,
     },
     channels: Channels::Rgb,
     // dlib's normalisation is inside the graph: it takes 0..255.
@@ -238,6 +244,7 @@ pub const MOBILEFACENET: EmbedderSpec = EmbedderSpec {
             [70.7299, 92.2041],
         ],
         dlib_convention: false,
+        refine_landmarks: false,
     },
     channels: Channels::Rgb,
     mean: 127.5,
@@ -301,6 +308,8 @@ pub const FACE_REID_0095: EmbedderSpec = EmbedderSpec {
             [0.653_436_5 * 128.0, 0.824_691_96 * 128.0],
         ],
         dlib_convention: false,
+        // LFW 10-fold (float vectors): 99.42% → 99.60%, 35 → 24 errors, none new.
+        refine_landmarks: true,
     },
     channels: Channels::Bgr,
     mean: 0.0,
