@@ -266,6 +266,23 @@ fn assemble(n: usize, found: Vec<Vec<(u32, u32, f32)>>) -> Neighbourhoods {
     lists
 }
 
+/// Ask the CPU to bring `row` into cache ahead of use (a hint; nothing where unsupported).
+#[inline]
+fn prefetch(row: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    for line in row.chunks(16) {
+        // SAFETY: a prefetch never faults and reads nothing into the program; the pointer is
+        // in bounds anyway.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                line.as_ptr() as *const i8
+            )
+        };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = row;
+}
+
 /// [`radius_neighbours`] by the one-byte pre-filter ([`int8`]): the kernel passes every pair
 /// that may be within the radius, the exact f32 distance decides.
 fn radius_int8(p: &Points, radius: f32, cancel: &CancelToken) -> Result<Neighbourhoods> {
@@ -287,21 +304,32 @@ fn radius_int8(p: &Points, radius: f32, cancel: &CancelToken) -> Result<Neighbou
             let i0 = bi * BLOCK;
             let i1 = (i0 + BLOCK).min(n);
             // Column chunks small enough to stay in the core's L2 while the block's rows pass.
+            // The kernel's hits are scattered over rows that are mostly not in cache: each is
+            // prefetched when found and checked once the chunk is done.
+            let mut pending: Vec<(u32, u32)> = Vec::new();
             for j0 in (i0..n).step_by(COLS) {
                 q.scan(i0..i1, j0..(j0 + COLS).min(n), &bound, &mut |i, j| {
                     if j > i {
-                        passed += 1;
-                        let d2 = dist2(p.row(i), p.row(j));
-                        if d2 < r2 {
-                            out.push((i as u32, j as u32, d2.sqrt()));
-                        }
+                        prefetch(p.row(j));
+                        pending.push((i as u32, j as u32));
                     }
                 });
+                passed += pending.len();
+                for (i, j) in pending.drain(..) {
+                    let d2 = dist2(p.row(i as usize), p.row(j as usize));
+                    if d2 < r2 {
+                        out.push((i, j, d2.sqrt()));
+                    }
+                }
             }
             checked.fetch_add(passed, std::sync::atomic::Ordering::Relaxed);
+            // Growth by doubling leaves up to half of each list unused until the lists are
+            // assembled; at 100k faces that slack is ~100 MB of the peak.
+            out.shrink_to_fit();
             out
         })
         .collect();
+    drop((q, bound));
     if cancel.is_cancelled() {
         return Err(Error::Cancelled);
     }

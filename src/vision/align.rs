@@ -121,7 +121,9 @@ pub fn extract_chip(img: &RgbImage, landmarks: &[[f32; 2]; 5], spec: &AlignSpec)
 pub fn refine_canvas(landmarks: &[[f32; 2]; 5], spec: &AlignSpec, side: usize) -> Similarity {
     let s = umeyama(&spec.template, landmarks).scale();
     let mean = |pts: &[[f32; 2]; 5]| {
-        let (x, y) = pts.iter().fold((0.0, 0.0), |(x, y), p| (x + p[0], y + p[1]));
+        let (x, y) = pts
+            .iter()
+            .fold((0.0, 0.0), |(x, y), p| (x + p[0], y + p[1]));
         [x / 5.0, y / 5.0]
     };
     // The template's centre goes to the canvas centre, the landmarks' centre to the image's.

@@ -400,13 +400,16 @@ impl Detector {
             settings::REFINE_SCORE_THRESHOLD,
         );
         let c = side as f32 / 2.0;
-        let Some(best) = nms(dets, settings::DETECT_NMS_IOU).into_iter().min_by(|a, b| {
-            let d = |d: &Detection| {
-                let (x, y) = d.centre();
-                (x - c).powi(2) + (y - c).powi(2)
-            };
-            d(a).total_cmp(&d(b))
-        }) else {
+        let Some(best) = nms(dets, settings::DETECT_NMS_IOU)
+            .into_iter()
+            .min_by(|a, b| {
+                let d = |d: &Detection| {
+                    let (x, y) = d.centre();
+                    (x - c).powi(2) + (y - c).powi(2)
+                };
+                d(a).total_cmp(&d(b))
+            })
+        else {
             return Ok(*landmarks);
         };
         let mut out = *landmarks;
