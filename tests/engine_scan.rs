@@ -181,3 +181,44 @@ fn broken_and_odd_files_are_reported_and_skipped() {
         "photos were modified"
     );
 }
+
+#[test]
+fn refined_landmarks_stay_on_the_face_and_default_to_the_detectors() {
+    let Some(data) = common::shared_data("refined_landmarks_stay_on_the_face") else {
+        return;
+    };
+    // The refinement needs only the detector: face_reid_0095's alignment asks for it.
+    let spec = &likeness::vision::models::FACE_REID_0095.align;
+    assert!(spec.refine_landmarks);
+    let mut engine = Models::load_default().unwrap().engine().unwrap();
+    let dir = data.join("dev/group/dlib_faces");
+    let photo = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "jpg") && !p.ends_with("dogs.jpg"))
+        .unwrap();
+    let img = image::open(&photo).unwrap().to_rgb8();
+    let dets = engine.detector.detect(&img, 20.0).unwrap();
+    assert!(!dets.is_empty(), "{}", photo.display());
+    for d in &dets {
+        let refined = engine
+            .detector
+            .refine_landmarks(&img, &d.landmarks, spec)
+            .unwrap();
+        // Averaged with a second detection of the same face: it moves by a fraction of the
+        // eye distance, never to another face.
+        let eyes =
+            (d.landmarks[1][0] - d.landmarks[0][0]).hypot(d.landmarks[1][1] - d.landmarks[0][1]);
+        for (a, b) in d.landmarks.iter().zip(&refined) {
+            let moved = (a[0] - b[0]).hypot(a[1] - b[1]);
+            assert!(moved < 0.15 * eyes, "moved {moved} px, eyes {eyes} px");
+        }
+    }
+    // Where the canvas holds no face, the landmarks stay as given.
+    let blank = image::RgbImage::new(400, 400);
+    let lm = dets[0].landmarks;
+    assert_eq!(
+        engine.detector.refine_landmarks(&blank, &lm, spec).unwrap(),
+        lm
+    );
+}

@@ -646,10 +646,9 @@ fn load_library(store: &Store) -> Result<Library, String> {
                 .map_or(0, |c| c.vectors),
         })
         .collect();
-    let default = crate::vision::models::DEFAULT_EMBEDDER;
     Ok(Library {
         model,
-        better_model: (model.id() != default.id()).then_some(default),
+        better_model: crate::vision::models::upgrade_offer(model),
         models,
         db: store.path().to_path_buf(),
         folders,

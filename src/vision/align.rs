@@ -236,6 +236,27 @@ mod tests {
     }
 
     #[test]
+    fn refine_canvas_centres_the_face_at_chip_scale_unrotated() {
+        use crate::vision::models::FACE_REID_0095;
+        let spec = &FACE_REID_0095.align;
+        // The template tilted by 0.4 rad, scaled 2.5x and moved: the canvas keeps the tilt
+        // (no rotation), takes the chip's scale, and puts the landmarks' centre in its middle.
+        let truth = Similarity {
+            a: 2.5 * 0.4f32.cos(),
+            b: 2.5 * 0.4f32.sin(),
+            t: [300.0, 120.0],
+        };
+        let lm = spec.template.map(|p| truth.apply(p));
+        let tr = refine_canvas(&lm, spec, 256);
+        assert_eq!(tr.b, 0.0);
+        assert!((tr.scale() - 2.5).abs() < 1e-4);
+        let centre = lm
+            .iter()
+            .fold([0.0, 0.0], |c, p| [c[0] + p[0] / 5.0, c[1] + p[1] / 5.0]);
+        assert!(close(tr.apply([128.0, 128.0]), centre, 1e-3));
+    }
+
+    #[test]
     fn umeyama_is_least_squares_under_noise() {
         // Symmetric noise on a pure translation leaves the transform a translation.
         let src = [[0.0, 0.0], [10.0, 0.0], [0.0, 10.0], [10.0, 10.0]];
