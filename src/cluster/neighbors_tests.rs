@@ -38,27 +38,10 @@ fn blocked_search_equals_direct_search() {
 fn filtered_search_in_128_dimensions_is_exact() {
     // Enough points to take the principal-component pre-filter, with real structure: 70
     // tight groups along random directions.
-    let noise = pseudo_random(2100, 128, 3);
-    let dirs = pseudo_random(70, 128, 4);
-    let data: Vec<f32> = (0..2100)
-        .flat_map(|i| {
-            let (nr, dr) = (noise.row(i).to_vec(), dirs.row(i % 70).to_vec());
-            nr.into_iter().zip(dr).map(|(a, b)| a * 0.5 + b * 4.0)
-        })
-        .collect();
-    let p = Points::new(128, data).unwrap();
+    let p = grouped(2100, 128, 70, 3);
     let r = 0.5;
-    let got = radius_neighbours(&p, r, &CancelToken::new()).unwrap();
-    let mut total = 0;
-    for i in (0..p.len()).step_by(11) {
-        let want: Vec<u32> = (0..p.len())
-            .filter(|&j| dist2(p.row(i), p.row(j)) < r * r)
-            .map(|j| j as u32)
-            .collect();
-        let have: Vec<u32> = got[i].iter().map(|x| x.0).collect();
-        assert_eq!(have, want, "point {i}");
-        total += want.len();
-    }
+    let got = radius_f32(&p, r, &CancelToken::new()).unwrap();
+    let total = assert_exact(&p, &got, r, 11);
     assert!(total > 3 * 191, "test radius finds too few pairs: {total}");
 }
 
