@@ -72,6 +72,12 @@ pub const REFINE_CANVAS: usize = 256;
 /// refinement (the nearest detection to the centre is taken).
 pub const REFINE_SCORE_THRESHOLD: f32 = 0.3;
 
+/// The refinement is used only if the canvas face's landmark centre lies within this many eye
+/// distances of the given one. A second detection of the same face moves its points ~1.5 px at
+/// ~45 px between the eyes (0.03); a neighbour in a group photo is a whole face away (> 1).
+/// Rough landmarks from a drawn box land well within 0.5 of the face inside it.
+pub const REFINE_MAX_SHIFT: f32 = 0.5;
+
 /// A detection is the face a box was drawn around (by hand, or as an XMP region) when they
 /// overlap at least this much (intersection over union). Other programs and people draw looser
 /// or tighter boxes than RetinaFace: a box 1.5x as wide and tall around the same face still has

@@ -33,8 +33,8 @@ pub fn available() -> bool {
     }
 }
 
-/// Largest dimension the kernel takes: dot products up to 127² · 1024 stay exact in f32
-/// (below 2²⁴), so the float side of the test is exact too.
+/// Largest dimension the kernel takes: integer dot products up to 127² · 1024 stay below 2²⁴,
+/// so their conversion to f32 is exact (the scaling after it rounds; `bounds` has the slack).
 pub const MAX_DIM: usize = 1024;
 
 /// Points quantised for the kernel: rows as unsigned bytes (`q + 128`, the side VNNI takes
@@ -183,7 +183,8 @@ impl Quantised {
                     acc += a as i32 * b as i32;
                 }
                 let g = (acc - self.bias[j]) as f32 * self.scale[j];
-                if self.norm[j] - 2.0 * self.scale[i] * g < bi {
+                // Fused as the kernel's `fnmadd`, so both round alike.
+                if (-2.0 * self.scale[i]).mul_add(g, self.norm[j]) < bi {
                     hit(i, j);
                 }
             }

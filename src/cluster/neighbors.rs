@@ -165,6 +165,9 @@ const INT8_MIN_POINTS: usize = 2048;
 
 /// Exact radius neighbourhoods of all points (see the module doc).
 pub fn radius_neighbours(p: &Points, radius: f32, cancel: &CancelToken) -> Result<Neighbourhoods> {
+    if radius.is_nan() || radius < 0.0 {
+        return Err(Error::Invalid(format!("neighbour radius {radius}")));
+    }
     if p.len() >= INT8_MIN_POINTS && p.dim <= int8::MAX_DIM && int8::available() {
         radius_int8(p, radius, cancel)
     } else {

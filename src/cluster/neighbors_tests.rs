@@ -189,3 +189,36 @@ fn int8_kernel_equals_its_scalar_reference() {
     simd.sort();
     assert_eq!(simd, scalar);
 }
+
+#[test]
+fn int8_bound_passes_every_true_neighbour_and_filters() {
+    // The filter's arithmetic in its scalar form runs on every CPU: quantised vectors with real
+    // error (not in stored form), every pair within the radius must pass, and most pairs
+    // must not.
+    let p = grouped(600, 37, 20, 41);
+    let r = 0.6;
+    let q = int8::Quantised::new(p.as_slice(), p.dim());
+    let bound = q.bounds(r);
+    let mut passed = std::collections::HashSet::new();
+    q.scan_scalar(0..600, 0..600, &bound, &mut |i, j| {
+        passed.insert((i, j));
+    });
+    let mut inside = 0;
+    for i in 0..600 {
+        for j in 0..600 {
+            if dist2(p.row(i), p.row(j)) < r * r {
+                inside += 1;
+                assert!(passed.contains(&(i, j)), "true neighbours {i}, {j} dropped");
+            }
+        }
+    }
+    assert!(
+        inside > 3 * 600,
+        "test radius finds too few pairs: {inside}"
+    );
+    assert!(
+        passed.len() < 600 * 600 / 4,
+        "the bound filters nothing: {}",
+        passed.len()
+    );
+}

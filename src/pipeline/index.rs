@@ -779,7 +779,7 @@ pub(crate) fn embed_faces(
     }
     let chips = timed(&timers.align, || {
         engine.chips(&d.image, dets.iter().map(|det| det.landmarks))
-    })?;
+    });
     let embs = timed(&timers.embed, || engine.embedder.embed(&chips))?;
     let back = 1.0 / d.scale;
     Ok(timed(&timers.thumb, || {

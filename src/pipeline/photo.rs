@@ -58,7 +58,7 @@ pub fn analyze(engine: &mut FaceEngine, path: &Path, embed: bool) -> Result<Phot
         .detector
         .detect(&d.image, settings::MIN_FACE_PX * d.scale)?;
     let embeddings = if embed {
-        let chips = engine.chips(&d.image, dets.iter().map(|det| det.landmarks))?;
+        let chips = engine.chips(&d.image, dets.iter().map(|det| det.landmarks));
         engine.embedder.embed(&chips)?
     } else {
         vec![Vec::new(); dets.len()]

@@ -209,14 +209,12 @@ fn reembed(
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
     // A decoder bug must cost one photo, not the upgrade (as in the scan).
     let d = decode::decode_guarded(path, &bytes, settings::WORK_MAX_SIDE)?;
-    let chips = engine
-        .chips(
-            &d.image,
-            p.faces
-                .iter()
-                .map(|f| f.landmarks.map(|q| [q[0] * d.scale, q[1] * d.scale])),
-        )
-        .map_err(|e| e.to_string())?;
+    let chips = engine.chips(
+        &d.image,
+        p.faces
+            .iter()
+            .map(|f| f.landmarks.map(|q| [q[0] * d.scale, q[1] * d.scale])),
+    );
     let v = engine.embedder.embed(&chips).map_err(|e| e.to_string())?;
     Ok(p.faces.iter().map(|f| f.face_id).zip(v).collect())
 }

@@ -126,7 +126,7 @@ pub fn refine_canvas(landmarks: &[[f32; 2]; 5], spec: &AlignSpec, side: usize) -
             .fold((0.0, 0.0), |(x, y), p| (x + p[0], y + p[1]));
         [x / 5.0, y / 5.0]
     };
-    // The template's centre goes to the canvas centre, the landmarks' centre to the image's.
+    // Only the scale comes from the template: the canvas centre shows the landmarks' centre.
     let (m, c) = (mean(landmarks), side as f32 / 2.0);
     Similarity {
         a: s,

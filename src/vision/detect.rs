@@ -249,6 +249,9 @@ pub struct Detector {
     onet: OnnxModel,
     /// The RetinaFace input of the last photo, kept for the next (see [`fill_input`]).
     scratch: Vec<f32>,
+    /// The RetinaFace input of the last refinement canvas (its own buffer, so that photos of
+    /// one size keep reusing `scratch` without zero-filling it again).
+    canvas: Vec<f32>,
 }
 
 impl Detector {
@@ -258,6 +261,7 @@ impl Detector {
             model: OnnxModel::new(super::models::DETECTOR.id, bytes, provider)?,
             onet: OnnxModel::new(super::models::FACE_CHECK.id, onet, provider)?,
             scratch: Vec::new(),
+            canvas: Vec::new(),
         })
     }
 
@@ -379,15 +383,15 @@ impl Detector {
         let canvas = align::warp(img, tr, side, 2.0);
         // CHW RGB 0..255 → CHW BGR minus the means, from whole pixel values as a photo's.
         let plane = side * side;
-        self.scratch.clear();
+        self.canvas.clear();
         for c in 0..3 {
             let rgb = &canvas[(2 - c) * plane..(3 - c) * plane];
-            self.scratch
+            self.canvas
                 .extend(rgb.iter().map(|v| v.round() - MEAN_BGR[c]));
         }
         let out = self.model.run(
             &[1, 3, side, side],
-            &self.scratch,
+            &self.canvas,
             &["loc", "conf", "landmarks"],
         )?;
         let dets = decode(
@@ -412,9 +416,26 @@ impl Detector {
         else {
             return Ok(*landmarks);
         };
+        // RetinaFace's points are in pixel-corner coordinates (pixel k spans k..k+1: its priors
+        // sit at (j + 0.5)·step, and `detect_at` rescales by plain multiplication); the canvas
+        // warp samples pixel centres (canvas pixel u shows image point tr(u)). Mapping back
+        // in the detector's own convention keeps small and large faces unbiased.
+        let back = best
+            .landmarks
+            .map(|q| tr.apply([q[0] - 0.5, q[1] - 0.5]).map(|v| v + 0.5));
+        // A guard for rough landmarks (a drawn or imported box): the canvas face must be the
+        // face the landmarks are on, not a neighbour that came nearer the centre.
+        let centre = |l: &[[f32; 2]; 5]| {
+            l.iter()
+                .fold([0.0, 0.0], |c, p| [c[0] + p[0] / 5.0, c[1] + p[1] / 5.0])
+        };
+        let (a, b) = (centre(landmarks), centre(&back));
+        let eyes = (landmarks[1][0] - landmarks[0][0]).hypot(landmarks[1][1] - landmarks[0][1]);
+        if (a[0] - b[0]).hypot(a[1] - b[1]) > settings::REFINE_MAX_SHIFT * eyes {
+            return Ok(*landmarks);
+        }
         let mut out = *landmarks;
-        for (o, q) in out.iter_mut().zip(best.landmarks) {
-            let p = tr.apply(q);
+        for (o, p) in out.iter_mut().zip(back) {
             *o = [(o[0] + p[0]) / 2.0, (o[1] + p[1]) / 2.0];
         }
         Ok(out)

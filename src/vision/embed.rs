@@ -39,8 +39,9 @@ impl Embedder {
         self.model.provider()
     }
 
-    /// The aligned chip of one face (CHW RGB 0..255), in this embedder's template.
-    pub fn chip(&self, img: &RgbImage, landmarks: &[[f32; 2]; 5]) -> Vec<f32> {
+    /// The aligned chip of one face (CHW RGB 0..255), in this embedder's template. Callers go
+    /// through `FaceEngine::chips`, which refines the landmarks where the embedder asks for it.
+    pub(crate) fn chip(&self, img: &RgbImage, landmarks: &[[f32; 2]; 5]) -> Vec<f32> {
         align::extract_chip(img, landmarks, &self.spec.align)
     }
 

@@ -107,17 +107,23 @@ impl FaceEngine {
         &mut self,
         img: &image::RgbImage,
         landmarks: impl IntoIterator<Item = [[f32; 2]; 5]>,
-    ) -> crate::error::Result<Vec<Vec<f32>>> {
+    ) -> Vec<Vec<f32>> {
         let align = &self.embedder.spec().align;
         landmarks
             .into_iter()
             .map(|l| {
+                // A failed refinement costs the refinement, not the photo.
                 let l = if align.refine_landmarks {
-                    self.detector.refine_landmarks(img, &l, align)?
+                    self.detector
+                        .refine_landmarks(img, &l, align)
+                        .unwrap_or_else(|e| {
+                            tracing::warn!("landmark refinement failed, detector's kept: {e}");
+                            l
+                        })
                 } else {
                     l
                 };
-                Ok(self.embedder.chip(img, &l))
+                self.embedder.chip(img, &l)
             })
             .collect()
     }

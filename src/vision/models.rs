@@ -323,9 +323,9 @@ pub const FACE_REID_0095: EmbedderSpec = EmbedderSpec {
     mirror: false,
     thresholds: Thresholds {
         // `likeness --json eval lfw ../shared/data/lfw --model face_reid_0095` (stored
-        // vectors, refined landmarks): the 10 folds pick 1.2004 on average.
+        // vectors, refined landmarks): the 10 folds pick 1.2018 on average.
         verify: 1.2,
-        // The same run's `uncertain_band`, 1.171–1.236 (99% one person below, 99% two above).
+        // The same run's `uncertain_band`, 1.170–1.236 (99% one person below, 99% two above).
         uncertain_low: 1.17,
         uncertain_high: 1.24,
         // `eval clusters identities_min5.tsv --model face_reid_0095 --eps 0.7,0.8,0.9 --cut
