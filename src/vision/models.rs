@@ -331,7 +331,7 @@ pub const FACE_REID_0095: EmbedderSpec = EmbedderSpec {
         // `eval clusters identities_min5.tsv --model face_reid_0095 --eps 0.7,0.8,0.9 --cut
         // 0.8,0.85,0.9,0.95`: eps 0.9 with cut 0.95 gives pairwise precision 0.9999, BCubed
         // F1 0.9585 (eps 0.8: 0.9535; lower cuts lose F1, never precision). With refined
-        // landmarks: 0.99988 / 0.9599 (identities_min2: 0.99983 / 0.9554).
+        // landmarks: 0.99988 / 0.9599 (identities_min2: 0.99983 / 0.9557).
         cluster_eps: 0.9,
         linkage: 0.95,
         // The linkage cut, so incremental and full runs agree.
