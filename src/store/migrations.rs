@@ -181,9 +181,9 @@ pub const MIGRATIONS: &[Step] = &[
     Step::Sql("ALTER TABLE faces ADD COLUMN ignored INTEGER NOT NULL DEFAULT 0;"),
     // 7: faces clustering has already considered. An incremental `cluster` offers only the
     // others (new faces, and faces that left a person, whatever took them out: a trigger) to
-    // people, and re-clusters
-    // them with the unplaced faces around them, instead of every unplaced face of the library
-    // (at 1M faces that was 32 s). Faces in nobody today are offered once more.
+    // people, and re-clusters them with the unplaced faces around them, instead of every
+    // unplaced face of the library (at 1M faces that was 32 s). Faces in nobody today are
+    // offered once more.
     // Also a log of the faces whose row, photo status or vectors changed (ids only; a store
     // keeping a vector matrix reads what changed since, instead of every face: see
     // `store::vectors`). Written by triggers, so no write path can forget it; pruned on open.

@@ -120,19 +120,21 @@ pub fn extract_chip(img: &RgbImage, landmarks: &[[f32; 2]; 5], spec: &AlignSpec)
 /// detector sees the face as the photo shows it). Canvas-to-image transform.
 pub fn refine_canvas(landmarks: &[[f32; 2]; 5], spec: &AlignSpec, side: usize) -> Similarity {
     let s = umeyama(&spec.template, landmarks).scale();
-    let mean = |pts: &[[f32; 2]; 5]| {
-        let (x, y) = pts
-            .iter()
-            .fold((0.0, 0.0), |(x, y), p| (x + p[0], y + p[1]));
-        [x / 5.0, y / 5.0]
-    };
     // Only the scale comes from the template: the canvas centre shows the landmarks' centre.
-    let (m, c) = (mean(landmarks), side as f32 / 2.0);
+    let (m, c) = (centroid(landmarks), side as f32 / 2.0);
     Similarity {
         a: s,
         b: 0.0,
         t: [m[0] - s * c, m[1] - s * c],
     }
+}
+
+/// The mean of five landmarks.
+pub fn centroid(landmarks: &[[f32; 2]; 5]) -> [f32; 2] {
+    let (x, y) = landmarks
+        .iter()
+        .fold((0.0, 0.0), |(x, y), p| (x + p[0], y + p[1]));
+    [x / 5.0, y / 5.0]
 }
 
 /// Sample `img` through `tr` (output pixel → image point) into an `n` × `n` CHW RGB `f32`

@@ -252,6 +252,8 @@ pub struct Detector {
     /// The RetinaFace input of the last refinement canvas (its own buffer, so that photos of
     /// one size keep reusing `scratch` without zero-filling it again).
     canvas: Vec<f32>,
+    /// The anchors of the refinement canvas (always the same size): computed once.
+    canvas_priors: Option<Vec<[f32; 4]>>,
 }
 
 impl Detector {
@@ -262,6 +264,7 @@ impl Detector {
             onet: OnnxModel::new(super::models::FACE_CHECK.id, onet, provider)?,
             scratch: Vec::new(),
             canvas: Vec::new(),
+            canvas_priors: None,
         })
     }
 
@@ -398,7 +401,7 @@ impl Detector {
             &out[0].data,
             &out[1].data,
             &out[2].data,
-            &priors(side, side),
+            self.canvas_priors.get_or_insert_with(|| priors(side, side)),
             side,
             side,
             settings::REFINE_SCORE_THRESHOLD,
@@ -425,11 +428,7 @@ impl Detector {
             .map(|q| tr.apply([q[0] - 0.5, q[1] - 0.5]).map(|v| v + 0.5));
         // A guard for rough landmarks (a drawn or imported box): the canvas face must be the
         // face the landmarks are on, not a neighbour that came nearer the centre.
-        let centre = |l: &[[f32; 2]; 5]| {
-            l.iter()
-                .fold([0.0, 0.0], |c, p| [c[0] + p[0] / 5.0, c[1] + p[1] / 5.0])
-        };
-        let (a, b) = (centre(landmarks), centre(&back));
+        let (a, b) = (align::centroid(landmarks), align::centroid(&back));
         let eyes = (landmarks[1][0] - landmarks[0][0]).hypot(landmarks[1][1] - landmarks[0][1]);
         if (a[0] - b[0]).hypot(a[1] - b[1]) > settings::REFINE_MAX_SHIFT * eyes {
             return Ok(*landmarks);
