@@ -239,6 +239,28 @@ enum BenchCommand {
         #[arg(long, value_delimiter = ',', default_values_t = vec![likeness::settings::DETECT_MAX_SIDE])]
         sides: Vec<u32>,
     },
+    /// Write the size sweep: photos of WIDTH×HEIGHT whose faces (from the LFW photos of a labels
+    /// TSV) range from 20 px to the whole width, some in touching pairs (`bench sizes` reads them).
+    SizePhotos {
+        labels: PathBuf,
+        out: PathBuf,
+        #[arg(long, default_value_t = 3024)]
+        width: u32,
+        #[arg(long, default_value_t = 4032)]
+        height: u32,
+        /// Single faces per size band (touching pairs: a fifth as many).
+        #[arg(long, default_value_t = 100)]
+        per_band: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// The detector on the size sweep in DIR, as a scan runs it: per size band, faces found
+    /// exactly once, missed and found more than once.
+    Sizes {
+        dir: PathBuf,
+        #[arg(long)]
+        threads: Option<usize>,
+    },
     /// Cluster a float32 [N, D] .npy file with the code path of `likeness cluster`.
     Cluster {
         embeddings: PathBuf,
@@ -467,6 +489,20 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench {
             what: BenchCommand::Recall { dir, sides },
         } => engine::bench_recall(&ctx, &dir, &sides),
+        Command::Bench {
+            what:
+                BenchCommand::SizePhotos {
+                    labels,
+                    out,
+                    width,
+                    height,
+                    per_band,
+                    seed,
+                },
+        } => engine::bench_size_photos(&ctx, &labels, &out, width, height, per_band, seed),
+        Command::Bench {
+            what: BenchCommand::Sizes { dir, threads },
+        } => engine::bench_sizes(&ctx, &dir, threads),
         Command::Bench {
             what:
                 BenchCommand::Cluster {

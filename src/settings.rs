@@ -40,6 +40,22 @@ pub const FACE_CHECK_THRESHOLD: f32 = 0.5;
 /// Greedy NMS overlap for RetinaFace, as upstream.
 pub const DETECT_NMS_IOU: f32 = 0.4;
 
+/// Faces too large for RetinaFace's anchors (its largest is 512 px) are found on a second,
+/// smaller copy of the detector image whose shorter side is this.
+pub const DETECT_COARSE_SHORT_SIDE: f32 = 480.0;
+
+/// The coarse pass runs only where it sees the image at least this much smaller than the first.
+pub const DETECT_COARSE_MIN_GAIN: f32 = 1.25;
+
+/// Largest face (longer box side, detector pixels) the first pass keeps when a coarse pass runs.
+pub const DETECT_FINE_MAX_FACE: f32 = 400.0;
+
+/// Two boxes are one face when this much of the smaller lies inside the larger.
+pub const DETECT_NEST_IOS: f32 = 0.6;
+
+/// A box this much covered by the faces kept before it is a box straddling them.
+pub const DETECT_COVERED: f32 = 0.8;
+
 /// Faces smaller than this (shorter box side, original photo pixels) are not kept at all: below
 /// ~12 px the embedding is noise.
 pub const MIN_FACE_PX: f32 = 12.0;

@@ -323,3 +323,67 @@ pub fn bench_recall(ctx: &Ctx, dir: &Path, sides: &[u32]) -> Result<()> {
     });
     Ok(())
 }
+
+/// `likeness bench size-photos LABELS OUT [--width W --height H --per-band N --seed S]`
+pub fn bench_size_photos(
+    ctx: &Ctx,
+    labels: &Path,
+    out: &Path,
+    width: u32,
+    height: u32,
+    per_band: usize,
+    seed: u64,
+) -> Result<()> {
+    let models = Models::load_default()?;
+    let mut engine = models.engine()?;
+    let made = eval::sizes::make(&mut engine, labels, out, width, height, per_band, seed)?;
+    ctx.emit(serde_json::to_value(&made)?, || {
+        format!(
+            "{} photos of {}×{}, {} faces; where they are: {}",
+            made.photos,
+            made.width,
+            made.height,
+            made.faces,
+            made.truth.display()
+        )
+    });
+    Ok(())
+}
+
+/// `likeness bench sizes DIR [--threads N]`
+pub fn bench_sizes(ctx: &Ctx, dir: &Path, threads: Option<usize>) -> Result<()> {
+    let models = Models::load_default()?;
+    let threads = threads.unwrap_or_else(settings::default_inference_threads);
+    let r = eval::sizes::report(&models, dir, threads)?;
+    ctx.emit(serde_json::to_value(&r)?, || {
+        let mut s = format!(
+            "{}×{}, {} photos, {} faces: found exactly once {} ({:.2}%), missed {}, found more than once {} ({:.2}%), other detections {}, detector {:.1} thread-s",
+            r.width,
+            r.height,
+            r.photos,
+            r.faces,
+            r.found_once,
+            100.0 * r.found_once as f64 / r.faces.max(1) as f64,
+            r.missed,
+            r.duplicated,
+            100.0 * r.duplicate_rate,
+            r.other_detections,
+            r.detect_s
+        );
+        s += "\n  band                 faces   once   missed  twice+  touching once/faces";
+        for b in &r.bands {
+            s += &format!(
+                "\n  {:<20} {:>5}  {:>5.1}%  {:>6}  {:>6}  {}/{}",
+                b.band,
+                b.faces,
+                100.0 * b.found_once_rate,
+                b.missed,
+                b.duplicated,
+                b.touching_found_once,
+                b.touching
+            );
+        }
+        s
+    });
+    Ok(())
+}

@@ -3,3 +3,4 @@
 pub mod clusters;
 pub mod composites;
 pub mod lfw;
+pub mod sizes;

@@ -179,6 +179,104 @@ pub fn nms(mut dets: Vec<Detection>, threshold: f32) -> Vec<Detection> {
     keep
 }
 
+/// One RetinaFace run of a detection: the detector's image scaled by `scale`, keeping the
+/// detections whose longer side is within `min_px..=max_px` of that run's pixels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pass {
+    pub scale: f32,
+    pub min_px: f32,
+    pub max_px: f32,
+}
+
+fn knob(name: &str, default: f32) -> f32 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The runs that find every face of a `w`×`h` detector image, from the smallest RetinaFace sees
+/// to one that fills the frame: the image itself, and where a face could be too large for its
+/// anchors there (the shorter side above [`settings::DETECT_COARSE_SHORT_SIDE`]), a copy with that
+/// shorter side, which takes over the faces the first run sees larger than
+/// [`settings::DETECT_FINE_MAX_FACE`]. Cross-pass duplicates are left to [`suppress`].
+pub fn passes(w: u32, h: u32) -> Vec<Pass> {
+    let short = w.min(h) as f32;
+    let coarse_short = knob("LK_COARSE_SHORT", settings::DETECT_COARSE_SHORT_SIDE);
+    let fine_max = knob("LK_FINE_MAX", settings::DETECT_FINE_MAX_FACE);
+    if short <= coarse_short * settings::DETECT_COARSE_MIN_GAIN {
+        return vec![Pass {
+            scale: 1.0,
+            min_px: 0.0,
+            max_px: f32::INFINITY,
+        }];
+    }
+    let scale = coarse_short / short;
+    vec![
+        Pass {
+            scale: 1.0,
+            min_px: 0.0,
+            max_px: fine_max,
+        },
+        Pass {
+            scale,
+            min_px: fine_max * scale * knob("LK_COARSE_MIN_K", 0.5),
+            max_px: f32::INFINITY,
+        },
+    ]
+}
+
+/// Overlap of two boxes over the smaller one's area: 1 for a box nested in another.
+pub fn ios(a: &[f32; 4], b: &[f32; 4]) -> f32 {
+    let iw = (a[2].min(b[2]) - a[0].max(b[0])).max(0.0);
+    let ih = (a[3].min(b[3]) - a[1].max(b[1])).max(0.0);
+    let area = |r: &[f32; 4]| (r[2] - r[0]).max(0.0) * (r[3] - r[1]).max(0.0);
+    let small = area(a).min(area(b));
+    if small <= 0.0 {
+        0.0
+    } else {
+        iw * ih / small
+    }
+}
+
+/// One face, one box: greedy suppression over every pass's detections, best score first. A box
+/// goes when it overlaps a kept one by more than [`settings::DETECT_NMS_IOU`] (the upstream
+/// rule), or when most of the smaller of the two lies inside the other
+/// ([`settings::DETECT_NEST_IOS`]): a box nested in a face is a part of it found again.
+pub fn suppress(mut dets: Vec<Detection>) -> Vec<Detection> {
+    let nest = knob("LK_NEST", settings::DETECT_NEST_IOS);
+    let cover = knob("LK_COVER", settings::DETECT_COVERED);
+    dets.sort_by(|a, b| b.score.total_cmp(&a.score));
+    let mut keep: Vec<Detection> = Vec::new();
+    for d in dets {
+        let alone = keep.iter().all(|k| {
+            iou(&k.bbox, &d.bbox) <= settings::DETECT_NMS_IOU && ios(&k.bbox, &d.bbox) <= nest
+        });
+        if alone && covered(&d.bbox, keep.iter().map(|k| &k.bbox)) <= cover {
+            keep.push(d);
+        }
+    }
+    keep
+}
+
+/// How much of `b` the `others` cover together (their intersections with it summed, at most 1:
+/// the faces kept overlap each other little). A box straddling two faces that touch is mostly
+/// covered by them.
+pub fn covered<'a>(b: &[f32; 4], others: impl Iterator<Item = &'a [f32; 4]>) -> f32 {
+    let area = (b[2] - b[0]).max(0.0) * (b[3] - b[1]).max(0.0);
+    if area <= 0.0 {
+        return 0.0;
+    }
+    let inter: f32 = others
+        .map(|o| {
+            let iw = (b[2].min(o[2]) - b[0].max(o[0])).max(0.0);
+            let ih = (b[3].min(o[3]) - b[1].max(o[1])).max(0.0);
+            iw * ih
+        })
+        .sum();
+    (inter / area).min(1.0)
+}
+
 /// Convert an RGB image into the detector's input: NCHW, BGR, mean-subtracted, unscaled.
 pub fn to_input(img: &RgbImage) -> Vec<f32> {
     let mut out = Vec::new();
@@ -249,6 +347,8 @@ pub struct Detector {
     onet: OnnxModel,
     /// The RetinaFace input of the last photo, kept for the next (see [`fill_input`]).
     scratch: Vec<f32>,
+    /// The RetinaFace input of the last coarse pass (its own buffer, like `canvas`).
+    coarse: Vec<f32>,
     /// The RetinaFace input of the last refinement canvas (its own buffer, so that photos of
     /// one size keep reusing `scratch` without zero-filling it again).
     canvas: Vec<f32>,
@@ -263,6 +363,7 @@ impl Detector {
             model: OnnxModel::new(super::models::DETECTOR.id, bytes, provider)?,
             onet: OnnxModel::new(super::models::FACE_CHECK.id, onet, provider)?,
             scratch: Vec::new(),
+            coarse: Vec::new(),
             canvas: Vec::new(),
             canvas_priors: None,
         })
@@ -285,7 +386,8 @@ impl Detector {
     }
 
     /// [`Detector::detect`] with the detector's working size given: RetinaFace sees `img`
-    /// shrunk to at most `max_side` (its cost grows with the pixels), while the O-Net check and
+    /// shrunk to at most `max_side` (its cost grows with the pixels), and once more shrunk
+    /// further for the faces too large for its anchors there ([`passes`]); the O-Net check and
     /// the returned coordinates use `img` itself.
     pub fn detect_at(
         &mut self,
@@ -296,29 +398,50 @@ impl Detector {
         if img.width() < 8 || img.height() < 8 {
             return Ok(Vec::new());
         }
-        let small = crate::resize::shrunk(img, max_side);
-        let (seen, back) = match &small {
+        let mut all = Vec::new();
+        let fine = crate::resize::shrunk(img, max_side);
+        let (seen, back) = match &fine {
             Some((s, k)) => (s, 1.0 / k),
             None => (img, 1.0),
         };
-        let (w, h) = (seen.width() as usize, seen.height() as usize);
-        fill_input(seen, &mut self.scratch);
-        let out = self
-            .model
-            .run(&[1, 3, h, w], &self.scratch, &["loc", "conf", "landmarks"])?;
-        let pri = priors(w, h);
-        let dets = decode(
-            &out[0].data,
-            &out[1].data,
-            &out[2].data,
-            &pri,
-            w,
-            h,
-            settings::DETECT_SCORE_THRESHOLD,
-        );
-        let kept: Vec<Detection> = nms(dets, settings::DETECT_NMS_IOU)
+        for pass in passes(seen.width(), seen.height()) {
+            let coarse;
+            let (input, k, buf) = if pass.scale < 1.0 {
+                let w = ((seen.width() as f32 * pass.scale).round() as u32).max(1);
+                let h = ((seen.height() as f32 * pass.scale).round() as u32).max(1);
+                coarse = crate::resize::rgb(seen, w, h);
+                let k = coarse.width() as f32 / seen.width() as f32;
+                (&coarse, k, &mut self.coarse)
+            } else {
+                (seen, 1.0, &mut self.scratch)
+            };
+            let (w, h) = (input.width() as usize, input.height() as usize);
+            fill_input(input, buf);
+            let out = self
+                .model
+                .run(&[1, 3, h, w], buf, &["loc", "conf", "landmarks"])?;
+            let pri = priors(w, h);
+            let dets = decode(
+                &out[0].data,
+                &out[1].data,
+                &out[2].data,
+                &pri,
+                w,
+                h,
+                settings::DETECT_SCORE_THRESHOLD,
+            );
+            all.extend(
+                dets.into_iter()
+                    .filter(|d| {
+                        let (bw, bh) = d.size();
+                        let side = bw.max(bh);
+                        side >= pass.min_px && side <= pass.max_px
+                    })
+                    .map(|d| d.scaled(back / k)),
+            );
+        }
+        let kept: Vec<Detection> = suppress(all)
             .into_iter()
-            .map(|d| if back == 1.0 { d } else { d.scaled(back) })
             .filter(|d| {
                 let (bw, bh) = d.size();
                 bw.min(bh) >= min_face
