@@ -45,6 +45,11 @@ enum Command {
         /// Do not read face regions other programs wrote (XMP sidecars, XMP in the photos).
         #[arg(long)]
         no_xmp: bool,
+        /// Search unchanged photos again whose faces an older version of the detector found:
+        /// adds the faces it missed (close-ups, selfies), drops boxes it found twice; keeps
+        /// every face you decided anything about.
+        #[arg(long)]
+        redetect: bool,
     },
     /// Add a face the detector missed: its box in the photo as shown (pixels), for person ID
     /// (default: a new person). Undo takes it back.
@@ -260,6 +265,9 @@ enum BenchCommand {
         dir: PathBuf,
         #[arg(long)]
         threads: Option<usize>,
+        /// Which detection: 2 (today's) or 1 (every release before faces at every size).
+        #[arg(long, default_value_t = 2)]
+        detection: u32,
     },
     /// Cluster a float32 [N, D] .npy file with the code path of `likeness cluster`.
     Cluster {
@@ -355,7 +363,16 @@ fn run(cli: Cli) -> Result<()> {
             threads,
             model,
             no_xmp,
-        } => engine::scan(&ctx, &dirs, failed, threads, model.as_deref(), !no_xmp),
+            redetect,
+        } => engine::scan(
+            &ctx,
+            &dirs,
+            failed,
+            threads,
+            model.as_deref(),
+            !no_xmp,
+            redetect,
+        ),
         Command::AddFace {
             photo,
             x1,
@@ -501,8 +518,13 @@ fn run(cli: Cli) -> Result<()> {
                 },
         } => engine::bench_size_photos(&ctx, &labels, &out, width, height, per_band, seed),
         Command::Bench {
-            what: BenchCommand::Sizes { dir, threads },
-        } => engine::bench_sizes(&ctx, &dir, threads),
+            what:
+                BenchCommand::Sizes {
+                    dir,
+                    threads,
+                    detection,
+                },
+        } => engine::bench_sizes(&ctx, &dir, threads, detection),
         Command::Bench {
             what:
                 BenchCommand::Cluster {

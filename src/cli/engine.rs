@@ -200,6 +200,7 @@ pub fn scan(
     threads: Option<usize>,
     model: Option<&str>,
     read_xmp: bool,
+    redetect: bool,
 ) -> Result<()> {
     let path = ctx.db_path();
     let mut store = Store::open(&path)?;
@@ -211,6 +212,7 @@ pub fn scan(
     let models = Models::load_for(spec)?;
     let mut opts = ScanOptions::new(dirs.to_vec());
     opts.read_xmp = read_xmp;
+    opts.redetect = redetect;
     if let Some(t) = threads {
         opts.inference_threads = t.max(1);
     }
@@ -238,6 +240,8 @@ pub fn scan(
             .collect::<Vec<_>>());
     }
     value["db"] = json!(path);
+    let older = store.photos_detected_otherwise(likeness::vision::detect::DETECTION.version)?;
+    value["photos_older_detection"] = json!(older);
     ctx.emit(value, || {
         let o = &outcome;
         let mut s = format!(
@@ -253,6 +257,17 @@ pub fn scan(
             o.photos_indexed as f64 / o.seconds.max(1e-9),
             if o.cancelled { " — cancelled; run again to resume" } else { "" }
         );
+        if o.photos_redetected > 0 || o.faces_removed > 0 {
+            s += &format!(
+                "\n{} photos searched again with the new detector; {} duplicate or vanished faces removed",
+                o.photos_redetected, o.faces_removed
+            );
+        }
+        if older > 0 && !o.cancelled {
+            s += &format!(
+                "\n{older} photos of this library were searched by an older face detector, which misses close-ups and selfies: `likeness scan --redetect FOLDER` finds them (every decision stays)"
+            );
+        }
         if o.regions_imported > 0 || o.region_faces_added > 0 {
             s += &format!(
                 "\n{} names taken from other programs' face regions (XMP); {} faces made from regions",
@@ -351,13 +366,15 @@ pub fn bench_size_photos(
 }
 
 /// `likeness bench sizes DIR [--threads N]`
-pub fn bench_sizes(ctx: &Ctx, dir: &Path, threads: Option<usize>) -> Result<()> {
+pub fn bench_sizes(ctx: &Ctx, dir: &Path, threads: Option<usize>, detection: u32) -> Result<()> {
     let models = Models::load_default()?;
     let threads = threads.unwrap_or_else(settings::default_inference_threads);
-    let r = eval::sizes::report(&models, dir, threads)?;
+    let plan = likeness::vision::detect::plan(detection)?;
+    let r = eval::sizes::report(&models, dir, threads, plan)?;
     ctx.emit(serde_json::to_value(&r)?, || {
         let mut s = format!(
-            "{}×{}, {} photos, {} faces: found exactly once {} ({:.2}%), missed {}, found more than once {} ({:.2}%), other detections {}, detector {:.1} thread-s",
+            "detection {}: {}×{}, {} photos, {} faces: found exactly once {} ({:.2}%), missed {}, found more than once {} ({:.2}%), other detections {}, detector {:.1} thread-s",
+            r.detection,
             r.width,
             r.height,
             r.photos,

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use image::{imageops, RgbImage};
 
 use crate::error::{Error, Result};
+use crate::vision::detect::ios;
 use crate::vision::{Detection, FaceEngine, Models};
 
 /// The file beside the photos saying where each face is.
@@ -444,19 +445,6 @@ pub const MATCH_IOU: f32 = 0.4;
 /// two boxes is inside the other.
 pub const ON_FACE_IOS: f32 = 0.5;
 
-/// Overlap over the smaller box.
-fn ios(a: &[f32; 4], b: &[f32; 4]) -> f32 {
-    let iw = (a[2].min(b[2]) - a[0].max(b[0])).max(0.0);
-    let ih = (a[3].min(b[3]) - a[1].max(b[1])).max(0.0);
-    let area = |r: &[f32; 4]| (r[2] - r[0]).max(0.0) * (r[3] - r[1]).max(0.0);
-    let small = area(a).min(area(b));
-    if small <= 0.0 {
-        0.0
-    } else {
-        iw * ih / small
-    }
-}
-
 /// Each detection goes to the face it overlaps best (IoU, over `faces` and `background`), or,
 /// overlapping none by [`MATCH_IOU`], to the face it lies on most ([`ON_FACE_IOS`]); the rest
 /// are other detections. Returns each of `faces`' outcome and the number of other detections.
@@ -526,6 +514,8 @@ pub struct BandRow {
 /// The whole report.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Report {
+    /// The detection plan's version.
+    pub detection: &'static str,
     pub width: u32,
     pub height: u32,
     pub photos: usize,
@@ -543,7 +533,12 @@ pub struct Report {
 
 /// Detect the faces of every photo of the sweep in `dir` as a scan does (its decode, its
 /// detector) on `threads` threads, and report per band.
-pub fn report(models: &Models, dir: &Path, threads: usize) -> Result<Report> {
+pub fn report(
+    models: &Models,
+    dir: &Path,
+    threads: usize,
+    plan: &'static crate::vision::detect::Plan,
+) -> Result<Report> {
     let truth = read_truth(dir)?;
     let mut files: Vec<String> = truth.iter().map(|t| t.file.clone()).collect();
     files.dedup();
@@ -553,7 +548,9 @@ pub fn report(models: &Models, dir: &Path, threads: usize) -> Result<Report> {
         std::sync::Mutex::new((0..files.len()).map(|_| None).collect());
     let mut engines = Vec::new();
     for _ in 0..threads.max(1) {
-        engines.push(models.engine()?);
+        let mut e = models.engine()?;
+        e.detector.set_plan(plan);
+        engines.push(e);
     }
     std::thread::scope(|s| {
         for mut engine in engines {
@@ -574,6 +571,7 @@ pub fn report(models: &Models, dir: &Path, threads: usize) -> Result<Report> {
         .into_inner()
         .map_err(|_| Error::Invalid("a detection thread panicked".into()))?;
     let mut rep = Report {
+        detection: plan.version,
         width: 0,
         height: 0,
         photos: files.len(),

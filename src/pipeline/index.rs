@@ -23,7 +23,7 @@ use crate::people::regions::NamedRegion;
 use crate::progress::{CancelToken, Progress, Stage};
 use crate::settings;
 use crate::store::{FaceSource, NewFace, PhotoFacts, PhotoStatus, Store, Writer};
-use crate::vision::{detect, models, Detection, Models};
+use crate::vision::{detect, Detection, Models};
 
 /// What to scan and how.
 #[derive(Debug, Clone)]
@@ -39,6 +39,13 @@ pub struct ScanOptions {
     /// Read face regions other programs wrote (XMP sidecars and embedded XMP); `--no-xmp`
     /// turns it off.
     pub read_xmp: bool,
+    /// Search unchanged photos again whose faces an older detection found (`--redetect`): the
+    /// faces it missed are added, boxes it found twice become one, and every face the user
+    /// decided anything about stays.
+    pub redetect: bool,
+    /// How faces are searched for: today's detection; an older one only where a test makes a
+    /// library as an older release did.
+    pub detection: &'static detect::Plan,
 }
 
 impl ScanOptions {
@@ -51,6 +58,8 @@ impl ScanOptions {
             inference_threads: n,
             decode_threads: n,
             read_xmp: true,
+            redetect: false,
+            detection: &detect::DETECTION,
         }
     }
 }
@@ -125,6 +134,12 @@ pub struct ScanOutcome {
     /// could be had there), and sidecars that could not be read: listed, never resolved
     /// silently (all of them: `Store::region_conflicts`).
     pub region_conflicts: Vec<crate::store::RegionConflict>,
+    /// Unchanged photos searched again because an older detection had found their faces
+    /// (`--redetect`; they count in `photos_indexed` too).
+    pub photos_redetected: u64,
+    /// Faces that re-processed photos no longer have (an older detection's second box on one
+    /// face, or a face edited out of the file), none that the user decided anything about.
+    pub faces_removed: u64,
 }
 
 #[derive(Default)]
@@ -404,6 +419,15 @@ pub fn index(
                     ..Work::new(e.clone(), Some(row.id))
                 })
             }
+            Some(row)
+                if unchanged(row, e)
+                    && opts.redetect
+                    && row.status == PhotoStatus::Indexed
+                    && row.detector.as_deref() != Some(opts.detection.version) =>
+            {
+                out.photos_redetected += 1;
+                work.push(Work::new(e.clone(), Some(row.id)))
+            }
             Some(row) if unchanged(row, e) && row.status != PhotoStatus::Missing => {
                 out.photos_unchanged += 1
             }
@@ -505,7 +529,9 @@ pub fn index(
                 drop(decoded_tx);
             })
             .map_err(|e| Error::Invalid(format!("cannot start a thread: {e}")))?;
+        let detection = opts.detection;
         for (i, mut engine) in engines.drain(..).enumerate() {
+            engine.detector.set_plan(detection);
             let rx = decoded_rx.clone();
             let tx = op_tx.clone();
             let timers = &timers;
@@ -529,6 +555,7 @@ pub fn index(
         write_loop(
             store,
             model_id,
+            detection.version,
             op_rx,
             &timers,
             progress,
@@ -897,6 +924,7 @@ fn with_regions(
 fn write_loop(
     store: &mut Store,
     model_id: &str,
+    detector: &str,
     rx: Receiver<Op>,
     timers: &Timers,
     progress: &Progress,
@@ -922,9 +950,10 @@ fn write_loop(
             let ops = std::mem::take(&mut batch);
             let mut tally = RegionTally::default();
             timed(&timers.write, || {
-                store.write(|w| apply(w, model_id, &ops, &mut tally))
+                store.write(|w| apply(w, model_id, detector, &ops, &mut tally))
             })?;
             out.regions_imported += tally.imported;
+            out.faces_removed += tally.faces_removed;
             out.region_faces_added += tally.faces_added;
             out.region_conflicts.extend(tally.conflicts);
             oldest = None;
@@ -971,12 +1000,20 @@ fn write_loop(
 /// What one batch's region imports did.
 #[derive(Default)]
 struct RegionTally {
+    /// Old faces a re-processed photo no longer has (not region-related, tallied alongside).
+    faces_removed: u64,
     imported: u64,
     faces_added: u64,
     conflicts: Vec<crate::store::RegionConflict>,
 }
 
-fn apply(w: &Writer<'_>, model_id: &str, ops: &[Op], tally: &mut RegionTally) -> Result<()> {
+fn apply(
+    w: &Writer<'_>,
+    model_id: &str,
+    detector: &str,
+    ops: &[Op],
+    tally: &mut RegionTally,
+) -> Result<()> {
     for op in ops {
         match op {
             Op::Indexed {
@@ -1000,13 +1037,13 @@ fn apply(w: &Writer<'_>, model_id: &str, ops: &[Op], tally: &mut RegionTally) ->
                     taken_at: taken_at.as_deref(),
                     status: PhotoStatus::Indexed,
                     error: None,
-                    detector: Some(models::DETECTOR.id),
+                    detector: Some(detector),
                     linked_to: None,
                     orientation: Some(*orientation),
                     // `None` (not read: `--no-xmp`) makes the next scan that reads them do so.
                     xmp_sig: regions.as_ref().map(|r| r.sig.as_str()),
                 })?;
-                let ids = replace_faces(w, model_id, id, faces)?;
+                let ids = replace_faces(w, model_id, id, faces, &mut tally.faces_removed)?;
                 if let Some(r) = regions {
                     import_regions(w, id, &path, r, &ids, tally)?;
                 }
@@ -1162,27 +1199,36 @@ fn regions_unread(row: &crate::store::PhotoRow, photo: &Path) -> bool {
 }
 
 /// Store the faces of a (re)processed photo. Faces that overlap an existing face of the photo
-/// keep that face's id, so names and decisions attached to it survive an edit of the file.
-/// Faces the user drew, placed in a person or ignored, or another program named, stay even when
-/// nothing matches them now.
+/// keep that face's id, so names and decisions attached to it survive an edit of the file or a
+/// new detection; where several old faces overlap one new face (an older detection found it
+/// twice), the one the user decided about, else the one in a person, keeps its id. Faces the
+/// user drew or made a decision about, or another program named, stay even when nothing matches
+/// them now; other old faces that nothing matches are removed (`removed` counts them).
 /// Returns the id of each of `faces`.
 fn replace_faces(
     w: &Writer<'_>,
     model_id: &str,
     photo_id: i64,
     faces: &[NewFace],
+    removed: &mut u64,
 ) -> Result<Vec<i64>> {
     let old = w.faces_of_photo(photo_id)?;
+    let ties = old
+        .iter()
+        .map(|o| w.face_ties(o.id))
+        .collect::<Result<Vec<_>>>()?;
     let mut pairs: Vec<(f32, usize, usize)> = Vec::new();
     for (i, n) in faces.iter().enumerate() {
         for (j, o) in old.iter().enumerate() {
             let v = detect::iou(&n.bbox, &o.bbox);
-            if v >= 0.5 {
+            if v >= settings::DRAWN_SAME_FACE_IOU {
                 pairs.push((v, i, j));
             }
         }
     }
-    pairs.sort_by(|a, b| b.0.total_cmp(&a.0));
+    // What an old face carries first, then how well it overlaps.
+    let weight = |j: usize| (ties[j].user, ties[j].in_person);
+    pairs.sort_by(|a, b| weight(b.2).cmp(&weight(a.2)).then(b.0.total_cmp(&a.0)));
     let mut ids: Vec<Option<i64>> = vec![None; faces.len()];
     let mut old_used = vec![false; old.len()];
     for (_, i, j) in pairs {
@@ -1202,15 +1248,12 @@ fn replace_faces(
     // A face the user placed in a person stays too (its box may be off after the edit; its
     // decision is not lost silently).
     let mut stale = Vec::new();
-    for (o, used) in old.iter().zip(&old_used) {
-        if !used
-            && o.source == FaceSource::Detected
-            && w.face_state(o.id)?
-                .is_none_or(|s| s.assigned_by != Some(crate::store::Assigner::User) && !s.ignored)
-        {
+    for ((o, used), tie) in old.iter().zip(&old_used).zip(&ties) {
+        if !used && o.source == FaceSource::Detected && !tie.user {
             stale.push(o.id);
         }
     }
+    *removed += stale.len() as u64;
     w.delete_faces(&stale)?;
     Ok(out)
 }

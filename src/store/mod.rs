@@ -20,7 +20,7 @@ pub use embeddings::{FacePhoto, FaceToEmbed, ModelCount, ModelMap, Origin, Photo
 pub use faces::{EmbeddingRow, FaceRow, FaceSource, NewFace};
 pub use folders::FolderRow;
 pub use people::{
-    Assigner, ClusterFace, DecisionRow, FaceState, PersonFace, PersonRow, UngroupedFace,
+    Assigner, ClusterFace, DecisionRow, FaceState, FaceTies, PersonFace, PersonRow, UngroupedFace,
 };
 pub use photos::{PhotoFacts, PhotoGeometry, PhotoRow, PhotoStatus, Stats};
 pub use privacy::{prepare_dir, protect_files, ForgetPreview};

@@ -107,6 +107,13 @@ pub struct FaceState {
     pub ignored: bool,
 }
 
+/// See [`Writer::face_ties`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FaceTies {
+    pub user: bool,
+    pub in_person: bool,
+}
+
 fn person_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PersonRow> {
     Ok(PersonRow {
         id: r.get(0)?,
@@ -354,6 +361,26 @@ impl Writer<'_> {
     /// See [`Store::face_state`].
     pub fn face_state(&self, face_id: i64) -> Result<Option<FaceState>> {
         read_face_state(self.tx, face_id)
+    }
+
+    /// What a face carries that a re-detection must not lose: whether the user decided anything
+    /// about it (placed it in a person, ignored it, said "not this person", answered "same" or
+    /// "different" about it), and whether it is in a person at all.
+    pub fn face_ties(&self, face_id: i64) -> Result<FaceTies> {
+        Ok(self.tx.query_row(
+            "SELECT f.assigned_by = 'user' OR f.ignored != 0
+                    OR EXISTS (SELECT 1 FROM face_rejections r WHERE r.face_id = f.id)
+                    OR EXISTS (SELECT 1 FROM face_pairs p WHERE p.face_a = f.id OR p.face_b = f.id),
+                    f.person_id IS NOT NULL
+               FROM faces f WHERE f.id = ?1",
+            [face_id],
+            |r| {
+                Ok(FaceTies {
+                    user: r.get::<_, Option<bool>>(0)?.unwrap_or(false),
+                    in_person: r.get(1)?,
+                })
+            },
+        )?)
     }
 
     /// Every face (of any photo status) assigned to `person`.

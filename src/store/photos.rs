@@ -46,6 +46,9 @@ pub struct PhotoRow {
     /// Which XMP sidecar the photo's face regions were last read from (see
     /// `library::sidecar::Sidecar::signature`); `None` when never read.
     pub xmp_sig: Option<String>,
+    /// How its faces were found (`vision::detect::DETECTION`); `None` for photos that were not
+    /// searched for faces (failed, linked) and for libraries from before this was recorded.
+    pub detector: Option<String>,
 }
 
 /// A photo's size and orientation, for face regions.
@@ -139,10 +142,11 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PhotoRow> {
         status: PhotoStatus::parse(&r.get::<_, String>(5)?),
         linked_to: r.get(6)?,
         xmp_sig: r.get(7)?,
+        detector: r.get(8)?,
     })
 }
 
-const COLS: &str = "id, path, size, mtime_ns, content_hash, status, linked_to, xmp_sig";
+const COLS: &str = "id, path, size, mtime_ns, content_hash, status, linked_to, xmp_sig, detector";
 
 impl Store {
     /// Every stored photo.
@@ -187,6 +191,18 @@ impl Store {
                 geometry,
             )
             .optional()?)
+    }
+
+    /// Indexed photos (not linked to a sibling) whose faces were found by a detection other than
+    /// `current`: what `scan --redetect` searches again.
+    pub fn photos_detected_otherwise(&self, current: &str) -> Result<u64> {
+        let n: i64 = self.conn().query_row(
+            "SELECT count(*) FROM photos WHERE status = 'indexed' AND linked_to IS NULL
+               AND coalesce(detector, '') != ?1",
+            [current],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
     }
 
     /// Indexed photos with faces whose regions were last read from a sidecar.

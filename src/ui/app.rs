@@ -368,12 +368,19 @@ impl App {
                 }
                 Command::PickFolder => rt.open_dialog(ctx, DialogKind::Folder),
                 Command::PickPhoto(slot) => rt.open_dialog(ctx, DialogKind::Photo(slot)),
-                Command::Scan => {
+                Command::Scan | Command::Redetect => {
                     if !rt.scanning() {
-                        let (progress, cancel) = rt.start_running("Scanning".into());
+                        let redetect = matches!(c, Command::Redetect);
+                        let title = if redetect {
+                            "Finding missed faces"
+                        } else {
+                            "Scanning"
+                        };
+                        let (progress, cancel) = rt.start_running(title.into());
                         rt.send(Job::Scan {
                             threads: saved.inference_threads,
                             cluster: (saved.cluster_adjust, saved.min_face_px),
+                            redetect,
                             progress,
                             cancel,
                         });

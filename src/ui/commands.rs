@@ -19,6 +19,8 @@ pub enum Command {
     /// Open a folder dialog (off the UI thread); falls back to the typed path.
     PickFolder,
     Scan,
+    /// A scan that also searches again the photos an older detector searched (`--redetect`).
+    Redetect,
     CancelScan,
     /// A decision (one undo step); the lists it may change are reloaded.
     People(crate::people::Act),

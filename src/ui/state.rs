@@ -144,6 +144,8 @@ pub struct Library {
     pub better_model: Option<&'static crate::vision::EmbedderSpec>,
     /// Every embedder with whether it is installed and how many vectors the library keeps.
     pub models: Vec<ModelInfo>,
+    /// Photos whose faces an older version of the detector found (it missed close-ups).
+    pub older_detection: u64,
 }
 
 /// One catalogue embedder as the settings view shows it.

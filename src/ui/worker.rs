@@ -50,6 +50,8 @@ pub enum Job {
         threads: usize,
         /// Clustering threshold and minimum face size for grouping the new faces.
         cluster: (f32, f32),
+        /// See `ScanOptions::redetect`.
+        redetect: bool,
         progress: Arc<Progress>,
         cancel: CancelToken,
     },
@@ -290,9 +292,10 @@ impl Worker {
             Job::Scan {
                 threads,
                 cluster,
+                redetect,
                 progress,
                 cancel,
-            } => self.scan(threads, cluster, progress, cancel)?,
+            } => self.scan(threads, cluster, redetect, progress, cancel)?,
             Job::PersonFaces(id) => {
                 let faces = backend::person_faces(self.store()?, id)?;
                 self.emit(Event::PersonFaces(id, faces));
@@ -518,6 +521,7 @@ impl Worker {
         &mut self,
         threads: usize,
         cluster: (f32, f32),
+        redetect: bool,
         progress: Arc<Progress>,
         cancel: CancelToken,
     ) -> Result<(), String> {
@@ -546,6 +550,7 @@ impl Worker {
             }
         };
         let mut opts = ScanOptions::new(roots);
+        opts.redetect = redetect;
         if threads > 0 {
             opts.inference_threads = threads;
         }
@@ -658,6 +663,9 @@ fn load_library(store: &Store) -> Result<Library, String> {
         unassigned: people.unassigned,
         can_undo: people.can_undo,
         region_conflicts: store.region_conflicts().map_err(e)?,
+        older_detection: store
+            .photos_detected_otherwise(crate::vision::detect::DETECTION.version)
+            .map_err(e)?,
     })
 }
 

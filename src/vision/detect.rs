@@ -81,6 +81,55 @@ pub fn best_in_box(dets: &[Detection], bbox: &[f32; 4]) -> Option<Detection> {
         .map(|(_, d)| *d)
 }
 
+/// How RetinaFace is run over a photo: which passes, and which boxes are one face. Data with a
+/// version, which every photo records (`photos.detector`): a photo that records another one was
+/// searched by another detection, and `scan --redetect` searches it again.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Plan {
+    pub version: &'static str,
+    /// Shorter side of the coarse pass's image; `None`: one pass.
+    pub coarse_short_side: Option<f32>,
+    /// Largest face (longer box side, detector pixels) the first pass keeps when a coarse
+    /// pass runs.
+    pub fine_max_face: f32,
+    /// See [`Plan::suppress`]; `None`: the upstream NMS alone.
+    pub nest_ios: Option<f32>,
+    /// See [`Plan::suppress`].
+    pub covered: Option<f32>,
+}
+
+/// Today's detection: a coarse pass for the faces too large for RetinaFace's anchors, one box
+/// per face. Each value with its measurement in `settings.rs`.
+pub const DETECTION: Plan = Plan {
+    version: "retinaface_mnet025/2",
+    coarse_short_side: Some(settings::DETECT_COARSE_SHORT_SIDE),
+    fine_max_face: settings::DETECT_FINE_MAX_FACE,
+    nest_ios: Some(settings::DETECT_NEST_IOS),
+    covered: Some(settings::DETECT_COVERED),
+};
+
+/// The detection of every release before [`DETECTION`] (one pass, upstream NMS; photos of that
+/// time record the bare model id). Kept to measure against (`bench sizes --detection 1`) and for
+/// tests that make a library as an older release did.
+pub const DETECTION_1: Plan = Plan {
+    version: "retinaface_mnet025",
+    coarse_short_side: None,
+    fine_max_face: f32::INFINITY,
+    nest_ios: None,
+    covered: None,
+};
+
+/// A detection plan by its number (1, or 2 = [`DETECTION`]), for benchmarks.
+pub fn plan(n: u32) -> Result<&'static Plan> {
+    match n {
+        1 => Ok(&DETECTION_1),
+        2 => Ok(&DETECTION),
+        _ => Err(crate::error::Error::Invalid(format!(
+            "no detection {n}: there are 1 (before close-ups) and 2 (today's)"
+        ))),
+    }
+}
+
 const STEPS: [usize; 3] = [8, 16, 32];
 const SIZES: [[f32; 2]; 3] = [[16.0, 32.0], [64.0, 128.0], [256.0, 512.0]];
 const VARIANCE: [f32; 2] = [0.1, 0.2];
@@ -188,42 +237,64 @@ pub struct Pass {
     pub max_px: f32,
 }
 
-fn knob(name: &str, default: f32) -> f32 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// The runs that find every face of a `w`×`h` detector image, from the smallest RetinaFace sees
-/// to one that fills the frame: the image itself, and where a face could be too large for its
-/// anchors there (the shorter side above [`settings::DETECT_COARSE_SHORT_SIDE`]), a copy with that
-/// shorter side, which takes over the faces the first run sees larger than
-/// [`settings::DETECT_FINE_MAX_FACE`]. Cross-pass duplicates are left to [`suppress`].
-pub fn passes(w: u32, h: u32) -> Vec<Pass> {
-    let short = w.min(h) as f32;
-    let coarse_short = knob("LK_COARSE_SHORT", settings::DETECT_COARSE_SHORT_SIDE);
-    let fine_max = knob("LK_FINE_MAX", settings::DETECT_FINE_MAX_FACE);
-    if short <= coarse_short * settings::DETECT_COARSE_MIN_GAIN {
-        return vec![Pass {
+impl Plan {
+    /// The runs that find every face of a `w`×`h` detector image, from the smallest RetinaFace
+    /// sees to one that fills the frame: the image itself, and where a face could be too large
+    /// for its anchors there (the shorter side more than [`settings::DETECT_COARSE_MIN_GAIN`]
+    /// times the coarse side), a copy with the coarse shorter side, which takes over the faces
+    /// the first run sees larger than `fine_max_face`; each run also keeps the faces of the
+    /// other's range near the hand-over (from half of it), and [`Plan::suppress`] keeps one box
+    /// of each.
+    pub fn passes(&self, w: u32, h: u32) -> Vec<Pass> {
+        let short = w.min(h) as f32;
+        let whole = Pass {
             scale: 1.0,
             min_px: 0.0,
             max_px: f32::INFINITY,
-        }];
+        };
+        let Some(coarse_short) = self.coarse_short_side else {
+            return vec![whole];
+        };
+        if short <= coarse_short * settings::DETECT_COARSE_MIN_GAIN {
+            return vec![whole];
+        }
+        let scale = coarse_short / short;
+        vec![
+            Pass {
+                max_px: self.fine_max_face,
+                ..whole
+            },
+            Pass {
+                scale,
+                min_px: self.fine_max_face * scale * 0.5,
+                max_px: f32::INFINITY,
+            },
+        ]
     }
-    let scale = coarse_short / short;
-    vec![
-        Pass {
-            scale: 1.0,
-            min_px: 0.0,
-            max_px: fine_max,
-        },
-        Pass {
-            scale,
-            min_px: fine_max * scale * knob("LK_COARSE_MIN_K", 0.5),
-            max_px: f32::INFINITY,
-        },
-    ]
+
+    /// One face, one box: greedy suppression over every pass's detections, best score first. A
+    /// box goes when it overlaps a kept one by more than [`settings::DETECT_NMS_IOU`] (the
+    /// upstream rule); under the plans that say so, also when most of the smaller of the two
+    /// lies inside the other (`nest_ios`: a part of a face found again, or the same face seen by
+    /// two passes), and when the boxes kept before it cover most of it together (`covered`: a
+    /// box straddling two faces that touch).
+    pub fn suppress(&self, mut dets: Vec<Detection>) -> Vec<Detection> {
+        dets.sort_by(|a, b| b.score.total_cmp(&a.score));
+        let mut keep: Vec<Detection> = Vec::new();
+        for d in dets {
+            let alone = keep.iter().all(|k| {
+                iou(&k.bbox, &d.bbox) <= settings::DETECT_NMS_IOU
+                    && self.nest_ios.is_none_or(|t| ios(&k.bbox, &d.bbox) <= t)
+            });
+            let straddles = self
+                .covered
+                .is_some_and(|t| covered(&d.bbox, keep.iter().map(|k| &k.bbox)) > t);
+            if alone && !straddles {
+                keep.push(d);
+            }
+        }
+        keep
+    }
 }
 
 /// Overlap of two boxes over the smaller one's area: 1 for a box nested in another.
@@ -237,26 +308,6 @@ pub fn ios(a: &[f32; 4], b: &[f32; 4]) -> f32 {
     } else {
         iw * ih / small
     }
-}
-
-/// One face, one box: greedy suppression over every pass's detections, best score first. A box
-/// goes when it overlaps a kept one by more than [`settings::DETECT_NMS_IOU`] (the upstream
-/// rule), or when most of the smaller of the two lies inside the other
-/// ([`settings::DETECT_NEST_IOS`]): a box nested in a face is a part of it found again.
-pub fn suppress(mut dets: Vec<Detection>) -> Vec<Detection> {
-    let nest = knob("LK_NEST", settings::DETECT_NEST_IOS);
-    let cover = knob("LK_COVER", settings::DETECT_COVERED);
-    dets.sort_by(|a, b| b.score.total_cmp(&a.score));
-    let mut keep: Vec<Detection> = Vec::new();
-    for d in dets {
-        let alone = keep.iter().all(|k| {
-            iou(&k.bbox, &d.bbox) <= settings::DETECT_NMS_IOU && ios(&k.bbox, &d.bbox) <= nest
-        });
-        if alone && covered(&d.bbox, keep.iter().map(|k| &k.bbox)) <= cover {
-            keep.push(d);
-        }
-    }
-    keep
 }
 
 /// How much of `b` the `others` cover together (their intersections with it summed, at most 1:
@@ -354,6 +405,8 @@ pub struct Detector {
     canvas: Vec<f32>,
     /// The anchors of the refinement canvas (always the same size): computed once.
     canvas_priors: Option<Vec<[f32; 4]>>,
+    /// How it runs over a photo.
+    plan: &'static Plan,
 }
 
 impl Detector {
@@ -366,7 +419,19 @@ impl Detector {
             coarse: Vec::new(),
             canvas: Vec::new(),
             canvas_priors: None,
+            plan: &DETECTION,
         })
+    }
+
+    /// Run another detection plan than today's (benchmarks, and tests that make a library as an
+    /// older release did).
+    pub fn set_plan(&mut self, plan: &'static Plan) {
+        self.plan = plan;
+    }
+
+    /// The detection plan in use.
+    pub fn plan(&self) -> &'static Plan {
+        self.plan
     }
 
     /// The execution provider in use.
@@ -404,7 +469,8 @@ impl Detector {
             Some((s, k)) => (s, 1.0 / k),
             None => (img, 1.0),
         };
-        for pass in passes(seen.width(), seen.height()) {
+        let plan = self.plan;
+        for pass in plan.passes(seen.width(), seen.height()) {
             let coarse;
             let (input, k, buf) = if pass.scale < 1.0 {
                 let w = ((seen.width() as f32 * pass.scale).round() as u32).max(1);
@@ -440,7 +506,8 @@ impl Detector {
                     .map(|d| d.scaled(back / k)),
             );
         }
-        let kept: Vec<Detection> = suppress(all)
+        let kept: Vec<Detection> = plan
+            .suppress(all)
             .into_iter()
             .filter(|d| {
                 let (bw, bh) = d.size();

@@ -113,6 +113,24 @@ fn scan_panel(ui: &mut Ui, cx: &mut ViewCtx<'_>, has_folders: bool) {
     {
         cx.push(Command::Scan);
     }
+    let older = cx.data.library.as_ref().map_or(0, |l| l.older_detection);
+    if cx.data.scan.is_none() && older > 0 {
+        ui.add_space(6.0);
+        ui.horizontal_wrapped(|ui| {
+            ui.label(format!(
+                "{older} photo(s) were searched by an older face detector, which missed faces that fill much of the photo (close-ups, selfies) and sometimes found one face twice."
+            ));
+            if ui
+                .add_enabled(has_folders, egui::Button::new("Find missed faces"))
+                .on_hover_text(
+                    "Search those photos again: missed faces are added, double boxes removed; every name and decision stays",
+                )
+                .clicked()
+            {
+                cx.push(Command::Redetect);
+            }
+        });
+    }
     ui.add_space(8.0);
     match &cx.data.last_scan {
         Some(ScanResult::Finished(o)) => {
@@ -121,6 +139,12 @@ fn scan_panel(ui: &mut Ui, cx: &mut ViewCtx<'_>, has_folders: bool) {
             } else {
                 "Scan finished."
             }));
+            if o.photos_redetected > 0 {
+                ui.label(format!(
+                    "{} photos searched again with the new detector; {} double or vanished faces removed.",
+                    o.photos_redetected, o.faces_removed
+                ));
+            }
             ui.label(format!(
                 "{} photos seen: {} indexed, {} unchanged, {} moved, {} missing, {} failed; {} faces found in {:.1} s ({:.1} photos/s).",
                 o.photos_seen,
