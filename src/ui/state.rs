@@ -72,7 +72,8 @@ pub struct Saved {
     /// negative splits people more, positive merges more. Relative, so it means the same for
     /// every model.
     pub cluster_adjust: f32,
-    /// Embedders whose "a better model is available" notice the user has answered.
+    /// Embedders whose "a better model is available" notice the user has answered, and
+    /// detection versions whose "faces an older detector missed" notice they answered.
     pub model_notice_seen: Vec<String>,
     /// Clustering: faces smaller than this (pixels) may join a person but never start one.
     pub min_face_px: f32,

@@ -750,6 +750,69 @@ mod tests {
     }
 
     #[test]
+    fn a_coarse_pass_runs_where_a_face_can_outgrow_the_anchors() {
+        // A 12 MP photo at the detector's 3200 px: the coarse copy has a 480 px shorter side and
+        // takes over above 400 px, both passes keeping the faces near the hand-over.
+        let p = DETECTION.passes(2400, 3200);
+        assert_eq!(p.len(), 2);
+        assert_eq!((p[0].scale, p[0].min_px, p[0].max_px), (1.0, 0.0, 400.0));
+        assert!((p[1].scale - 0.2).abs() < 1e-6);
+        assert!(p[1].min_px < 400.0 * p[1].scale && p[1].max_px.is_infinite());
+        // Under 1 MP too (a 756 px wide face does not fit the 512 px anchors).
+        assert_eq!(DETECTION.passes(756, 1008).len(), 2);
+        // LFW's 250 px photos, or a 600 px one: a face there fits the anchors; one pass.
+        assert_eq!(DETECTION.passes(250, 250).len(), 1);
+        assert_eq!(DETECTION.passes(600, 800).len(), 1);
+        assert!(DETECTION.passes(600, 800)[0].max_px.is_infinite());
+        // The older detection never had a second pass.
+        assert_eq!(DETECTION_1.passes(2400, 3200).len(), 1);
+    }
+
+    #[test]
+    fn one_face_one_box_and_touching_faces_both_stay() {
+        let face = det([100.0, 100.0, 300.0, 340.0], 0.99);
+        // A part of the face found again (nested), and the same face from the other pass.
+        let part = det([150.0, 160.0, 260.0, 280.0], 0.97);
+        let other_pass = det([90.0, 80.0, 320.0, 360.0], 0.9);
+        let kept = DETECTION.suppress(vec![part, face, other_pass]);
+        assert_eq!(kept, vec![face]);
+        // The upstream NMS alone keeps the nested part (IoU 0.28): the older detection's double.
+        assert_eq!(DETECTION_1.suppress(vec![part, face]).len(), 2);
+        // Cheek to cheek, a smaller face beside (a parent and child): both stay.
+        let child = det([295.0, 150.0, 440.0, 320.0], 0.95);
+        assert_eq!(DETECTION.suppress(vec![face, child]).len(), 2);
+        // A box straddling the two, covered by them, goes.
+        let straddle = det([200.0, 120.0, 380.0, 330.0], 0.9);
+        assert!(covered(&straddle.bbox, [face.bbox, child.bbox].iter()) > 0.8);
+        assert_eq!(
+            DETECTION.suppress(vec![face, child, straddle]),
+            vec![face, child]
+        );
+        // Order of the input does not matter: best score first.
+        assert_eq!(
+            DETECTION.suppress(vec![straddle, child, face]),
+            vec![face, child]
+        );
+    }
+
+    #[test]
+    fn overlap_over_the_smaller_box() {
+        let big = [0.0, 0.0, 100.0, 100.0];
+        assert_eq!(ios(&big, &[10.0, 10.0, 30.0, 30.0]), 1.0);
+        assert_eq!(ios(&big, &[200.0, 0.0, 230.0, 30.0]), 0.0);
+        assert!((ios(&big, &[80.0, 0.0, 120.0, 40.0]) - 0.5).abs() < 1e-6);
+        assert_eq!(covered(&[0.0, 0.0, 10.0, 10.0], std::iter::empty()), 0.0);
+        assert!(
+            (covered(
+                &[0.0, 0.0, 10.0, 10.0],
+                [[-5.0, 0.0, 5.0, 10.0], [5.0, 0.0, 20.0, 10.0]].iter()
+            ) - 1.0)
+                .abs()
+                < 1e-6
+        );
+    }
+
+    #[test]
     fn onet_input_squares_and_pads() {
         let img = RgbImage::from_pixel(100, 100, image::Rgb([255, 255, 255]));
         // A tall box at the left edge: the square crop reaches outside the image (black).

@@ -46,6 +46,42 @@ fn model_notice(ui: &mut Ui, saved: &Saved, cx: &mut ViewCtx<'_>) {
     ui.add_space(6.0);
 }
 
+/// Said once: photos searched by an older detector may hide faces it missed, and searching them
+/// again keeps every decision.
+fn detection_notice(ui: &mut Ui, saved: &Saved, cx: &mut ViewCtx<'_>) {
+    let Some(lib) = &cx.data.library else { return };
+    let version = crate::vision::detect::DETECTION.version;
+    let older = lib.older_detection;
+    if older == 0 || saved.model_notice_seen.iter().any(|m| m == version) {
+        return;
+    }
+    let scanning = cx.data.scanning();
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        ui.label(RichText::new("Faces the detector used to miss").strong());
+        ui.label(format!(
+            "{older} photo(s) were searched by an older face detector, which missed faces that fill much of the photo (close-ups, selfies) and sometimes found one face twice. Searching them again adds the missed faces and removes double boxes; every name and decision you made stays. Your photos are not changed."
+        ));
+        ui.horizontal(|ui| {
+            if ui
+                .add_enabled(!scanning, egui::Button::new("Find missed faces"))
+                .clicked()
+            {
+                cx.push(Command::Redetect);
+                cx.push(Command::ModelNoticeSeen(version.to_string()));
+                cx.push(Command::Show(super::super::state::View::Library));
+            }
+            if ui
+                .button("Not now")
+                .on_hover_text("Library, beside Scan, can do it later")
+                .clicked()
+            {
+                cx.push(Command::ModelNoticeSeen(version.to_string()));
+            }
+        });
+    });
+    ui.add_space(6.0);
+}
+
 /// Draw the people view.
 pub fn show(ui: &mut Ui, saved: &mut Saved, cx: &mut ViewCtx<'_>) {
     ui.horizontal(|ui| {
@@ -72,6 +108,7 @@ pub fn show(ui: &mut Ui, saved: &mut Saved, cx: &mut ViewCtx<'_>) {
     });
     ui.separator();
     model_notice(ui, saved, cx);
+    detection_notice(ui, saved, cx);
     let Some(lib) = &cx.data.library else {
         ui.spinner();
         return;
