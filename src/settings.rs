@@ -41,19 +41,41 @@ pub const FACE_CHECK_THRESHOLD: f32 = 0.5;
 pub const DETECT_NMS_IOU: f32 = 0.4;
 
 /// Faces too large for RetinaFace's anchors (its largest is 512 px) are found on a second,
-/// smaller copy of the detector image whose shorter side is this.
+/// smaller copy of the detector image whose shorter side is this (`vision::detect::DETECTION`).
+/// Measured with the size sweep (`likeness bench sizes`, `benches/sizes.sh`; faces 20 px to the
+/// whole width): with one pass (detection 1) at 12 MP (3024×4032) faces of 400–630 px were found
+/// exactly once 86%, 630–1000 px 30%, wider ones 0–1.5% (missed: 476 of 1,700); under 1 MP
+/// (756×1008) 60–80% of the width 74% and 80–100% 22% (found two or three times: 109 faces).
+/// Coarse side 384 and 480 gave the same on a first sweep (30 faces a band: every band from
+/// 40 px 100% at 1 MP; at 12 MP 503/508, the rest faces under 40 px), 640 did not (1 MP: 94%
+/// found once, 21 faces doubled: a full-width face is beyond the anchors again). With 480, 100
+/// faces a band, every band from 40 px to 100% of the width is 100% found once at both sizes.
+/// Cost: at 12 MP the coarse copy is 4% of the detector's pixels; 50 composites of 12 MP
+/// (`bench photos`) scanned at 2.69–2.70 photos/s vs 2.45–2.78 before, same run.
 pub const DETECT_COARSE_SHORT_SIDE: f32 = 480.0;
 
-/// The coarse pass runs only where it sees the image at least this much smaller than the first.
+/// The coarse pass runs only where it sees the image at least this much smaller than the first:
+/// below, a face as wide as the photo fits the anchors (600 px shorter side: the 512 px anchor
+/// with RetinaFace's box regression), and LFW's 250 px photos keep their one pass.
 pub const DETECT_COARSE_MIN_GAIN: f32 = 1.25;
 
-/// Largest face (longer box side, detector pixels) the first pass keeps when a coarse pass runs.
+/// Largest face (longer box side, detector pixels) the first pass keeps when a coarse pass runs:
+/// below the 512 px anchor, where detection 1 still found 99% of faces once (250–400 px at 12 MP:
+/// 98.6%) while at 400–630 px it found 86%. The coarse pass keeps faces from half of this (at
+/// its scale) so that a face at the hand-over is seen by both; the suppression keeps one.
 pub const DETECT_FINE_MAX_FACE: f32 = 400.0;
 
-/// Two boxes are one face when this much of the smaller lies inside the larger.
+/// Two boxes are one face when this much of the smaller lies inside the other (overlap over the
+/// smaller box): a part of a face found again (the nested boxes of the older detection, scores
+/// 0.68–0.98), or one face seen by both passes. Faces side by side overlap far less: in the
+/// sweep's touching pairs (boxes within ±5% of a width of each other, the second 0.5–1× the first)
+/// face from 40 px is found once at 0.6 (12 MP 303 of 303, 1 MP 184 of 184), and over the
+/// whole sweep one face of 2,980 is found twice (30–40 px, 1 MP).
 pub const DETECT_NEST_IOS: f32 = 0.6;
 
-/// A box this much covered by the faces kept before it is a box straddling them.
+/// A box this much covered by the faces kept before it goes: a box straddling two faces that
+/// touch (seen at 0.92–0.94 covered on the sweep's pairs, scores 0.87–0.97, passing O-Net). A
+/// face half hidden behind two others is covered far less; the dev group photos keep 43/43.
 pub const DETECT_COVERED: f32 = 0.8;
 
 /// Faces smaller than this (shorter box side, original photo pixels) are not kept at all: below
