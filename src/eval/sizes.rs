@@ -156,7 +156,7 @@ pub fn make(
         )));
     }
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
-    let mut rng = Rng(seed ^ 0x51ce_5eed_0ddb_a11);
+    let mut rng = Rng(seed ^ 0x051c_e5ee_d0dd_ba11);
     let mut source = |rng: &mut Rng| -> Result<Source> {
         loop {
             let p = &paths[rng.below(paths.len())];

@@ -142,6 +142,7 @@ impl Runtime {
                 }
                 Event::Notice(m) => self.notice(m),
                 Event::ScanDone(r) => {
+                    let r = *r;
                     self.data.scan = None;
                     if let ScanResult::Failed(e) = &r {
                         self.error(format!("scan failed: {e}"));

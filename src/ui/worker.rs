@@ -126,7 +126,8 @@ pub enum Event {
     Library(Box<Library>),
     Error(String),
     Notice(String),
-    ScanDone(ScanResult),
+    /// Boxed: a scan's outcome is far larger than the other events.
+    ScanDone(Box<ScanResult>),
     PersonFaces(i64, Vec<FaceCard>),
     /// The people closest to a person, with the average distance between their faces.
     ClosestPeople(i64, Vec<(i64, f32)>),
@@ -537,15 +538,15 @@ impl Worker {
             )));
         }
         if roots.is_empty() {
-            self.emit(Event::ScanDone(ScanResult::Failed(
+            self.emit(Event::ScanDone(Box::new(ScanResult::Failed(
                 "no folders to scan: add a folder first".into(),
-            )));
+            ))));
             return Ok(());
         }
         let models = match self.models() {
             Ok(m) => m,
             Err(e) => {
-                self.emit(Event::ScanDone(ScanResult::Failed(e)));
+                self.emit(Event::ScanDone(Box::new(ScanResult::Failed(e))));
                 return Ok(());
             }
         };
@@ -576,7 +577,7 @@ impl Worker {
                     Err(e) => ScanResult::Failed(e),
                 };
                 // Never dropped: the app waits for this one (an error means the app is gone).
-                let _ = events.send(Event::ScanDone(r));
+                let _ = events.send(Event::ScanDone(Box::new(r)));
                 ctx.request_repaint();
             });
         spawned.map_err(|e| format!("cannot start the scan thread: {e}"))?;
@@ -597,7 +598,7 @@ impl Worker {
         let models = match Models::load_for(spec) {
             Ok(m) => m,
             Err(e) => {
-                self.emit(Event::ScanDone(ScanResult::Failed(e.to_string())));
+                self.emit(Event::ScanDone(Box::new(ScanResult::Failed(e.to_string()))));
                 return Ok(());
             }
         };
@@ -619,7 +620,7 @@ impl Worker {
                     Ok(o) => ScanResult::Upgraded(o),
                     Err(e) => ScanResult::Failed(e.to_string()),
                 };
-                let _ = events.send(Event::ScanDone(r));
+                let _ = events.send(Event::ScanDone(Box::new(r)));
                 ctx.request_repaint();
             })
             .map_err(|e| format!("cannot start the upgrade thread: {e}"))?;
