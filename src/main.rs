@@ -269,6 +269,17 @@ enum BenchCommand {
         #[arg(long, default_value_t = 2)]
         detection: u32,
     },
+    /// The aligned chips the embedder sees for the photos listed in LIST (one path a line,
+    /// relative to the list's folder): a float32 [N, 3, S, S] .npy, RGB 0..255, the face
+    /// nearest each photo's centre (zeros where none). For tools/mobilefacenet_int8.py.
+    Chips {
+        list: PathBuf,
+        out: PathBuf,
+        #[arg(long)]
+        threads: Option<usize>,
+        #[arg(long, value_name = "ID")]
+        model: Option<String>,
+    },
     /// Cluster a float32 [N, D] .npy file with the code path of `likeness cluster`.
     Cluster {
         embeddings: PathBuf,
@@ -525,6 +536,15 @@ fn run(cli: Cli) -> Result<()> {
                     detection,
                 },
         } => engine::bench_sizes(&ctx, &dir, threads, detection),
+        Command::Bench {
+            what:
+                BenchCommand::Chips {
+                    list,
+                    out,
+                    threads,
+                    model,
+                },
+        } => engine::bench_chips(&ctx, &list, &out, threads, model.as_deref()),
         Command::Bench {
             what:
                 BenchCommand::Cluster {

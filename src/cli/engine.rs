@@ -404,3 +404,39 @@ pub fn bench_sizes(ctx: &Ctx, dir: &Path, threads: Option<usize>, detection: u32
     });
     Ok(())
 }
+
+/// `likeness bench chips LIST OUT [--model ID]`
+pub fn bench_chips(
+    ctx: &Ctx,
+    list: &Path,
+    out: &Path,
+    threads: Option<usize>,
+    model: Option<&str>,
+) -> Result<()> {
+    let spec = ctx.embedder(model)?;
+    let models = Models::load_for_evaluation(spec, list.parent().unwrap_or(Path::new(".")))?;
+    let cancel = cancel_on_ctrl_c()?;
+    let progress = Progress::new();
+    let bar = spawn_bar(progress.clone(), "photos");
+    let r = eval::chips::write(
+        &models,
+        list,
+        out,
+        threads.unwrap_or_else(settings::default_inference_threads),
+        &cancel,
+        &progress,
+    );
+    bar.finish();
+    let r = r?;
+    ctx.emit(serde_json::to_value(&r)?, || {
+        format!(
+            "{} chips of {} px for {} written to {} ({} photos without a face: zero chips)",
+            r.photos,
+            r.chip_size,
+            r.model,
+            r.out.display(),
+            r.no_face.len()
+        )
+    });
+    Ok(())
+}

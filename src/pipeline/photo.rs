@@ -45,8 +45,11 @@ impl PhotoFaces {
     }
 }
 
-/// Decode `path` and detect (and, if `embed`, embed) its faces.
-pub fn analyze(engine: &mut FaceEngine, path: &Path, embed: bool) -> Result<PhotoFaces> {
+/// Decode `path` and detect its faces (in the decoded image's pixels).
+pub fn detect(
+    engine: &mut FaceEngine,
+    path: &Path,
+) -> Result<(crate::library::decode::Decoded, Vec<Detection>)> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let d = decode::decode_guarded(path, &bytes, settings::WORK_MAX_SIDE).map_err(|message| {
         Error::Photo {
@@ -57,6 +60,12 @@ pub fn analyze(engine: &mut FaceEngine, path: &Path, embed: bool) -> Result<Phot
     let dets = engine
         .detector
         .detect(&d.image, settings::MIN_FACE_PX * d.scale)?;
+    Ok((d, dets))
+}
+
+/// Decode `path` and detect (and, if `embed`, embed) its faces.
+pub fn analyze(engine: &mut FaceEngine, path: &Path, embed: bool) -> Result<PhotoFaces> {
+    let (d, dets) = detect(engine, path)?;
     let embeddings = if embed {
         let chips = engine.chips(&d.image, dets.iter().map(|det| det.landmarks));
         engine.embedder.embed(&chips)?
@@ -86,10 +95,29 @@ pub fn analyze_many(
     cancel: &crate::progress::CancelToken,
     progress: &crate::progress::Progress,
 ) -> Result<Vec<Result<PhotoFaces>>> {
+    map_photos(models, paths, threads, cancel, progress, |engine, path| {
+        let r = analyze(engine, path, true);
+        if let Ok(f) = &r {
+            crate::progress::Progress::add(&progress.faces, f.faces.len() as u64);
+        }
+        r
+    })
+}
+
+/// Run `work` on every photo of `paths` on `threads` threads, each with its own engine; results
+/// in input order. The one thread pool of the evaluations and benchmarks.
+pub fn map_photos<T: Send>(
+    models: &crate::vision::Models,
+    paths: &[std::path::PathBuf],
+    threads: usize,
+    cancel: &crate::progress::CancelToken,
+    progress: &crate::progress::Progress,
+    work: impl Fn(&mut FaceEngine, &Path) -> Result<T> + Sync,
+) -> Result<Vec<Result<T>>> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Mutex;
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Result<PhotoFaces>>>> =
+    let results: Mutex<Vec<Option<Result<T>>>> =
         Mutex::new((0..paths.len()).map(|_| None).collect());
     crate::progress::Progress::add(&progress.total, paths.len() as u64);
     let mut engines = Vec::new();
@@ -98,7 +126,7 @@ pub fn analyze_many(
     }
     std::thread::scope(|s| {
         for (i, mut engine) in engines.into_iter().enumerate() {
-            let (next, results) = (&next, &results);
+            let (next, results, work) = (&next, &results, &work);
             let spawned = std::thread::Builder::new()
                 .name(format!("likeness-analyze-{i}"))
                 .spawn_scoped(s, move || loop {
@@ -106,10 +134,7 @@ pub fn analyze_many(
                     if k >= paths.len() || cancel.is_cancelled() {
                         return;
                     }
-                    let r = analyze(&mut engine, &paths[k], true);
-                    if let Ok(f) = &r {
-                        crate::progress::Progress::add(&progress.faces, f.faces.len() as u64);
-                    }
+                    let r = work(&mut engine, &paths[k]);
                     crate::progress::Progress::add(&progress.done, 1);
                     if let Ok(mut v) = results.lock() {
                         v[k] = Some(r);
