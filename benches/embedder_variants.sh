@@ -53,4 +53,4 @@ open(work + "/calib.txt", "w").write("\n".join(os.path.join(root, i) for i in re
 PY
 $bin --json bench chips "$work/pairs.txt" "$work/pairs.npy" >/dev/null
 $bin --json bench chips "$work/calib.txt" "$work/calib.npy" >/dev/null
-"$py" benches/embedder_variants.py "$orig" "$work/pairs.npy" "$work/pairs.txt" "$work/pairs.tsv" "$work/calib.npy" "$work" 2>&1 | grep -v "WARNING\|Please consider"
+"$py" benches/embedder_variants.py "$orig" "$work/pairs.npy" "$work/pairs.txt" "$work/pairs.tsv" "$work/calib.npy" "$work" 2>&1 | grep -v "WARNING\|Please consider\|W:onnxruntime"
