@@ -27,6 +27,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Internal: decode HEIC/AVIF photos sent on stdin, confined (`library::isolate`).
+    #[command(hide = true)]
+    DecodeWorker {
+        /// Confine, then report what can and cannot be done, and exit.
+        #[arg(long)]
+        check: bool,
+    },
     /// Scan folders for photos and faces (incremental; Ctrl-C stops and keeps what is done).
     Scan {
         /// Folders to scan.
@@ -345,6 +352,18 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     let cli = Cli::parse();
+    if let Some(Command::DecodeWorker { check }) = cli.command {
+        // Before logging or anything else: the worker only decodes.
+        std::process::exit(if check {
+            likeness::library::isolate::check()
+        } else {
+            likeness::library::isolate::serve()
+        });
+    }
+    // HEIC and AVIF are decoded by this same binary in confined worker processes.
+    if let Ok(exe) = std::env::current_exe() {
+        likeness::library::isolate::use_worker_program(exe);
+    }
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
@@ -427,6 +446,7 @@ fn run(cli: Cli) -> Result<()> {
             mirror,
             map_from.as_deref(),
         ),
+        Command::DecodeWorker { .. } => unreachable!("handled in main"),
         Command::Stats => engine::stats(&ctx),
         Command::Formats => engine::formats(&ctx),
         Command::Eval {

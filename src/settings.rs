@@ -9,6 +9,32 @@ pub const MAX_PIXELS: u64 = 120_000_000;
 /// Files larger than this are refused before being read (a photo this large is not a photo).
 pub const MAX_FILE_BYTES: u64 = 512 * 1024 * 1024;
 
+/// Longest a decode worker may take for one photo (HEIC, AVIF: `library::isolate`) before it is
+/// killed and the photo failed ("took longer than 30 s"); `LIKENESS_DECODE_TIMEOUT_S` overrides
+/// it. Measured (release, this 2-core VM): the dev set's 12 MP HEIC decodes in ~0.3 s in the
+/// worker, a 120 MP one (the MAX_PIXELS cap) scales to ~3–4 s: 30 s is ~10× the slowest real
+/// photo on a slow laptop, and a hang costs one photo 30 s, not the scan.
+pub const DECODE_TIMEOUT_S: f64 = 30.0;
+
+/// Decode workers alive at once (`library::isolate`; `LIKENESS_DECODE_WORKERS` overrides it):
+/// one per decoding thread of a scan on a 2-core laptop. More would only queue behind the
+/// inference threads (HEIC decoding is ~15% of a 12 MP HEIC scan's thread time), and each
+/// holds its decoder's memory between photos.
+pub const DECODE_WORKERS: usize = 2;
+
+/// Address-space limit of a decode worker (RLIMIT_AS): beyond it the decoder's allocations fail
+/// and the photo is failed ("needed more than 4 GB"). A worker decoding a 12 MP HEIC peaks at
+/// ~0.5 GB of address space (mimalloc's reservations and the decoder threads' stacks included);
+/// a photo at the 120 MP cap needs ~1.5 GB of buffers (YUV, RGB, the working copy): 4 GiB leaves
+/// room for both and stops a bomb long before it hurts the machine.
+pub const DECODE_MEMORY_LIMIT: u64 = 4 << 30;
+
+/// A photo whose decoding was under way this many times in a row when the whole process ended
+/// (killed, power off: `store::InFlight`) is failed instead of tried again, so that one file can
+/// never keep a library from finishing its scan. Two, as the issue asks: one death may be the
+/// user closing the laptop; two on the same file are the file.
+pub const DECODE_INTERRUPTED_MAX: u32 = 2;
+
 /// Longest side, in pixels, of the decoded photo the scan works from: face chips, thumbnails and
 /// the O-Net check read this image, the detector a smaller copy (DETECT_MAX_SIDE). 4096 keeps a
 /// 12 MP photo (4000–4032 px) whole and takes 48 MP JPEGs (8000–8064 px) at 1/2 in the IDCT.

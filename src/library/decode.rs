@@ -100,6 +100,16 @@ fn too_large(w: u32, h: u32) -> Option<String> {
     })
 }
 
+/// A HEIF/AVIF file whose container claims a picture beyond the limit: refused before any C
+/// decoder reads it (`bmff`).
+fn container_too_large(bytes: &[u8]) -> Option<String> {
+    if !(super::heif::is_heif(bytes) || super::heif::is_avif(bytes)) {
+        return None;
+    }
+    let (w, h) = super::bmff::largest_claim(bytes)?;
+    too_large(w, h)
+}
+
 thread_local! {
     /// Set while a decoder runs under [`guarded`]: its panics are expected and reported.
     static QUIET_PANICS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
@@ -137,13 +147,20 @@ pub fn guarded<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
     })
 }
 
-/// [`decode_file`] under [`guarded`]: what the scan, the upgrade, one-photo analysis and the
-/// app's photo view call.
+/// [`decode_file`] under [`guarded`], HEIC and AVIF in a confined worker process
+/// ([`super::isolate`]): what the scan, the upgrade, one-photo analysis and the app's photo view
+/// call.
 pub fn decode_guarded(
     path: &std::path::Path,
     bytes: &[u8],
     max_side: u32,
 ) -> Result<Decoded, String> {
+    if let Some(reason) = container_too_large(bytes) {
+        return Err(reason);
+    }
+    if let Some(r) = super::isolate::decode(path, bytes, max_side) {
+        return r;
+    }
     guarded(|| decode_file(path, bytes, max_side))
 }
 
@@ -194,6 +211,9 @@ pub fn decode(bytes: &[u8], max_side: u32) -> Result<Decoded, String> {
 fn decode_with(bytes: &[u8], max_side: u32, orientation: Option<u8>) -> Result<Decoded, String> {
     if bytes.is_empty() {
         return Err("empty file (0 bytes)".into());
+    }
+    if let Some(reason) = container_too_large(bytes) {
+        return Err(reason);
     }
     if super::heif::is_avif(bytes) {
         return decode_container(super::avif::decode(bytes, settings::MAX_PIXELS), max_side);

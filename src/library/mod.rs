@@ -2,9 +2,11 @@
 //! orientation and size limits, and face thumbnails. Photos are only ever read.
 
 pub mod avif;
+pub mod bmff;
 pub mod decode;
 pub mod formats;
 pub mod heif;
+pub mod isolate;
 mod native;
 pub mod raw;
 pub mod sidecar;

@@ -22,7 +22,7 @@ use crate::library::walk::{self, FileEntry};
 use crate::people::regions::NamedRegion;
 use crate::progress::{CancelToken, Progress, Stage};
 use crate::settings;
-use crate::store::{FaceSource, NewFace, PhotoFacts, PhotoStatus, Store, Writer};
+use crate::store::{FaceSource, InFlight, NewFace, PhotoFacts, PhotoStatus, Store, Writer};
 use crate::vision::{detect, Detection, Models};
 
 /// What to scan and how.
@@ -452,6 +452,31 @@ pub fn index(
             }),
         }
     }
+    // A photo whose decoding a process started and never ended, DECODE_INTERRUPTED_MAX times in
+    // a row for the file as it is, is failed instead of decoded again.
+    let interrupted = store.interrupted_decodes()?;
+    work.retain(|w| {
+        let p = path_str(&w.entry.path);
+        match interrupted.get(&p) {
+            Some(i)
+                if i.starts >= settings::DECODE_INTERRUPTED_MAX
+                    && i.size == w.entry.size
+                    && i.mtime_ns == w.entry.mtime_ns =>
+            {
+                unsupported_ops.push(Op::Failed {
+                    work: w.clone(),
+                    hash: None,
+                    reason: format!(
+                        "decoding never finished: the app ended {} times while reading this \
+                         photo (a decoder that hangs or crashes the computer); not tried again",
+                        i.starts
+                    ),
+                });
+                false
+            }
+            _ => true,
+        }
+    });
     if opts.read_xmp {
         for w in work.iter_mut() {
             if let Some(id) = w.existing {
@@ -491,6 +516,9 @@ pub fn index(
         }
     }
     let movable = Mutex::new(movable);
+    let journal = InFlight::open(store.path())
+        .map_err(|e| tracing::warn!("decodes in flight are not recorded: {e}"))
+        .ok();
 
     progress.set_stage(Stage::Indexing);
     let timers = Timers::default();
@@ -507,6 +535,7 @@ pub fn index(
             .build()
             .map_err(|e| Error::Invalid(format!("cannot start decoding threads: {e}")))?;
         let (work_ref, timers_ref, movable_ref) = (&work, &timers, &movable);
+        let journal_ref = journal.as_ref();
         let op_tx_dec = op_tx.clone();
         std::thread::Builder::new()
             .name("likeness-read".into())
@@ -516,7 +545,7 @@ pub fn index(
                         if cancel.is_cancelled() {
                             return;
                         }
-                        let op = read_and_decode(w, timers_ref, movable_ref, read_xmp);
+                        let op = read_and_decode(w, timers_ref, movable_ref, journal_ref, read_xmp);
                         let sent = match op {
                             Ok(d) => decoded_tx.send(d).is_ok(),
                             Err(op) => op_tx_dec.send(*op).is_ok(),
@@ -606,8 +635,28 @@ fn read_and_decode(
     w: &Work,
     timers: &Timers,
     movable: &Mutex<HashMap<String, Vec<i64>>>,
+    journal: Option<&InFlight>,
     read_xmp: bool,
 ) -> std::result::Result<Ready, Box<Op>> {
+    // Every decode is journalled while it runs (`store::inflight`); a journal that cannot be
+    // written costs that protection, not the photo.
+    let decode_journalled = |bytes: &[u8]| {
+        let p = path_str(&w.entry.path);
+        if let Some(j) = journal {
+            if let Err(e) = j.begin(&p, w.entry.size, w.entry.mtime_ns) {
+                tracing::warn!("{p}: decode not journalled: {e}");
+            }
+        }
+        let d = timed(&timers.decode, || {
+            decode::decode_guarded(&w.entry.path, bytes, settings::WORK_MAX_SIDE)
+        });
+        if let Some(j) = journal {
+            if let Err(e) = j.end(&p) {
+                tracing::warn!("{p}: decode journal not cleared: {e}");
+            }
+        }
+        d
+    };
     let fail = |reason: String, hash: Option<String>| {
         Box::new(Op::Failed {
             work: w.clone(),
@@ -656,10 +705,7 @@ fn read_and_decode(
         if r.found.is_none() {
             return Err(none_found(r));
         }
-        let decoded = timed(&timers.decode, || {
-            decode::decode_guarded(&w.entry.path, &bytes, settings::WORK_MAX_SIDE)
-        })
-        .map_err(unread)?;
+        let decoded = decode_journalled(&bytes).map_err(unread)?;
         return Ok(Ready {
             work: w.clone(),
             hash: String::new(),
@@ -684,9 +730,7 @@ fn read_and_decode(
         }
     }
     // A malformed file must never take the scan down: decoders are third-party code.
-    let decoded = timed(&timers.decode, || {
-        decode::decode_guarded(&w.entry.path, &bytes, settings::WORK_MAX_SIDE)
-    });
+    let decoded = decode_journalled(&bytes);
     match decoded {
         Ok(decoded) => Ok(Ready {
             work: w.clone(),
@@ -1079,6 +1123,7 @@ fn apply(
             }
             Op::Failed { work, hash, reason } => {
                 let path = path_str(&work.entry.path);
+                w.clear_decoding(&path)?;
                 w.upsert_photo(&PhotoFacts {
                     path: &path,
                     size: work.entry.size,

@@ -212,6 +212,17 @@ pub const MIGRATIONS: &[Step] = &[
          CREATE TRIGGER vector_removed AFTER DELETE ON embeddings
            BEGIN INSERT INTO face_changes (face_id) VALUES (old.face_id); END;",
     ),
+    // Decodes in flight (`store::inflight`): a photo whose decoding the process never finished,
+    // counted per start, so that a file that hangs or takes the machine down is not retried
+    // forever.
+    Step::Sql(
+        "CREATE TABLE decoding (
+             path     TEXT PRIMARY KEY,
+             size     INTEGER NOT NULL,
+             mtime_ns INTEGER NOT NULL,
+             starts   INTEGER NOT NULL
+         );",
+    ),
 ];
 
 /// Step 3's data conversion: every little-endian `f32` vector becomes int8 + scale.

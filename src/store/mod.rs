@@ -4,6 +4,7 @@
 mod embeddings;
 mod faces;
 mod folders;
+mod inflight;
 pub mod migrations;
 mod people;
 mod photos;
@@ -19,6 +20,7 @@ use rusqlite::{Connection, OpenFlags};
 pub use embeddings::{FacePhoto, FaceToEmbed, ModelCount, ModelMap, Origin, PhotoToEmbed};
 pub use faces::{EmbeddingRow, FaceRow, FaceSource, NewFace};
 pub use folders::FolderRow;
+pub use inflight::{InFlight, Interrupted};
 pub use people::{
     Assigner, ClusterFace, DecisionRow, FaceState, FaceTies, PersonFace, PersonRow, UngroupedFace,
 };
