@@ -42,7 +42,7 @@ enum Command {
         /// List every failed photo under these folders with its reason.
         #[arg(long)]
         failed: bool,
-        /// Inference threads (default: one per core).
+        /// Inference threads, and as many decoding threads (default: one per core).
         #[arg(long)]
         threads: Option<usize>,
         /// Embedder of a new library (default: the catalogue default); an existing library

@@ -214,7 +214,9 @@ pub fn scan(
     opts.read_xmp = read_xmp;
     opts.redetect = redetect;
     if let Some(t) = threads {
+        // A user who limits the scan's threads limits its decoding too.
         opts.inference_threads = t.max(1);
+        opts.decode_threads = t.max(1);
     }
     let cancel = cancel_on_ctrl_c()?;
     let progress = Progress::new();

@@ -611,6 +611,14 @@ mod imp {
     // ---- the worker's side ----
 
     pub fn serve() -> i32 {
+        // Rust's runtime handles SIGSEGV/SIGBUS to report stack overflows, and a signal it did
+        // not expect once goes back to the default instead of ending the process: in a worker,
+        // a fault ends it at once, and the scan says so.
+        // SAFETY: resetting dispositions before any other thread exists.
+        unsafe {
+            libc::signal(libc::SIGSEGV, libc::SIG_DFL);
+            libc::signal(libc::SIGBUS, libc::SIG_DFL);
+        }
         // Load the libraries while files can still be opened.
         let _ = crate::library::heif::availability();
         let _ = crate::library::avif::availability();
