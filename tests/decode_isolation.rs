@@ -262,6 +262,44 @@ fn a_photo_in_flight_when_the_scan_was_killed_twice_is_not_tried_again() {
 }
 
 #[test]
+fn a_scan_stopped_while_a_decoder_hangs_stops_at_once_and_fails_nothing() {
+    let Some(data) = common::shared_data(
+        "a_scan_stopped_while_a_decoder_hangs_stops_at_once_and_fails_nothing",
+    ) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("photos");
+    let total = mixed_folder(&data, &dir, 3, 1, 2);
+    let dir = dir.canonicalize().unwrap();
+    let db = tmp.path().join("l.db");
+    let child = scan(&db, &dir, "30");
+    let (_, worker) = stop_worker_in_a_heic(&child, &db, &[]);
+    // Ctrl-C (the app's Stop does the same through its cancel token).
+    let t = Instant::now();
+    signal(child.id() as i32, libc::SIGINT);
+    let report = finish(child);
+    let took = t.elapsed();
+    assert!(took < Duration::from_secs(5), "stopping took {took:?}");
+    assert_eq!(report["cancelled"], true, "{report}");
+    assert!(failures(&report).is_empty(), "{report}");
+    assert!(gone(worker) || {
+        std::thread::sleep(Duration::from_millis(500));
+        gone(worker)
+    });
+    // Nothing was lost: the next scan does the rest.
+    let again = common::cli(&db, &["scan", dir.to_str().unwrap()]);
+    assert_eq!(again["photos_failed"], 0, "{again}");
+    let store = Store::open(&db).unwrap();
+    assert!(store.interrupted_decodes().unwrap().is_empty());
+    assert_eq!(
+        again["photos_indexed"].as_u64().unwrap() + again["photos_unchanged"].as_u64().unwrap(),
+        total as u64,
+        "{again}"
+    );
+}
+
+#[test]
 fn a_decode_worker_cannot_read_write_connect_or_run_anything() {
     let out = Command::new(BIN)
         .args(["decode-worker", "--check"])

@@ -60,11 +60,61 @@ pub fn timeout() -> std::time::Duration {
     std::time::Duration::from_secs_f64(s)
 }
 
+/// A worker's address-space limit: `settings::DECODE_MEMORY_LIMIT`, or
+/// `LIKENESS_DECODE_MEMORY_MB` where set (tests; machines that must allow more).
+pub fn memory_limit() -> u64 {
+    std::env::var("LIKENESS_DECODE_MEMORY_MB")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|mb| *mb > 0)
+        .map_or(crate::settings::DECODE_MEMORY_LIMIT, |mb| mb << 20)
+}
+
+/// Whether a decoder's error (or its last words on stderr) says an allocation failed.
+fn mentions_memory(text: &str) -> bool {
+    let t = text.to_ascii_lowercase();
+    ["memory allocation", "out of memory", "bad_alloc", "insufficient memory"]
+        .iter()
+        .any(|m| t.contains(m))
+}
+
+/// "4 GB", "300 MB": a limit in words.
+fn in_words(bytes: u64) -> String {
+    if bytes >= 1 << 30 {
+        format!("{:.0} GB", bytes as f64 / (1u64 << 30) as f64)
+    } else {
+        format!("{} MB", bytes >> 20)
+    }
+}
+
 /// Decode `bytes` in a worker when a C library would read them and workers are on; `None` when
 /// the caller should decode in process.
 pub(crate) fn decode(path: &Path, bytes: &[u8], max_side: u32) -> Option<Result<Decoded, String>> {
     let kind = c_decoder(bytes)?;
     imp::decode(kind, path, bytes, max_side)
+}
+
+thread_local! {
+    /// The job a decode on this thread belongs to ([`cancellable`]).
+    static CANCEL: std::cell::RefCell<Option<crate::progress::CancelToken>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Run `f` (which decodes) so that a wait on a worker ends soon after `cancel` is cancelled —
+/// a stopped scan does not wait out a hung decoder's deadline. The photo's result is then the
+/// reason [`CANCELLED`], which the caller must not record.
+pub fn cancellable<T>(cancel: &crate::progress::CancelToken, f: impl FnOnce() -> T) -> T {
+    let was = CANCEL.with(|c| c.replace(Some(cancel.clone())));
+    let out = f();
+    CANCEL.with(|c| *c.borrow_mut() = was);
+    out
+}
+
+/// The reason a decode gives when its job was cancelled while it waited on a worker.
+pub const CANCELLED: &str = "decoding stopped: the job was cancelled";
+
+fn cancelled() -> bool {
+    CANCEL.with(|c| c.borrow().as_ref().is_some_and(|t| t.is_cancelled()))
 }
 
 /// The worker's side: `likeness decode-worker`. Returns the process exit code.
@@ -188,6 +238,8 @@ mod imp {
     /// Why talking to a worker stopped.
     enum Fail {
         Timeout,
+        /// The job was cancelled while waiting (`super::cancellable`).
+        Cancelled,
         /// EOF, a broken pipe or nonsense: the worker is gone or not to be trusted.
         Broken(String),
     }
@@ -309,7 +361,9 @@ mod imp {
             let _ = child.kill();
             let _ = child.wait();
             return Err(match f {
-                Fail::Timeout => "the decode worker did not start within 10 s".into(),
+                Fail::Timeout | Fail::Cancelled => {
+                    "the decode worker did not start within 10 s".into()
+                }
                 Fail::Broken(e) => format!("the decode worker did not start: {e}"),
             });
         }
@@ -345,6 +399,11 @@ mod imp {
             if left.is_zero() {
                 return Err(Fail::Timeout);
             }
+            if super::cancelled() {
+                return Err(Fail::Cancelled);
+            }
+            // Waits are sliced so that a cancelled job is noticed within 100 ms.
+            let left = left.min(Duration::from_millis(100));
             let mut p = libc::pollfd {
                 fd,
                 events,
@@ -355,6 +414,9 @@ mod imp {
             let r = unsafe { libc::poll(&mut p, 1, ms) };
             if r > 0 {
                 return Ok(());
+            }
+            if r == 0 {
+                continue;
             }
             if r < 0 {
                 let e = std::io::Error::last_os_error();
@@ -478,15 +540,21 @@ mod imp {
                 .lock()
                 .map(|t| String::from_utf8_lossy(&t).into_owned())
                 .unwrap_or_default();
-            let gb = settings::DECODE_MEMORY_LIMIT as f64 / (1u64 << 30) as f64;
-            if let Fail::Timeout = fail {
-                return format!(
-                    "the {kind} decoder took longer than {} s",
-                    super::timeout().as_secs_f64()
-                );
+            match fail {
+                Fail::Timeout => {
+                    return format!(
+                        "the {kind} decoder took longer than {} s",
+                        super::timeout().as_secs_f64()
+                    )
+                }
+                Fail::Cancelled => return super::CANCELLED.to_string(),
+                Fail::Broken(_) => {}
             }
-            if tail.contains("memory allocation") || tail.contains("bad_alloc") {
-                return format!("the {kind} decoder needed more than {gb:.0} GB");
+            if super::mentions_memory(&tail) {
+                return format!(
+                    "the {kind} decoder needed more than {}",
+                    super::in_words(super::memory_limit())
+                );
             }
             use std::os::unix::process::ExitStatusExt;
             match status {
@@ -497,10 +565,7 @@ mod imp {
                     }
                     (None, None) => format!("the {kind} decoder stopped unexpectedly"),
                 },
-                Err(e) => match fail {
-                    Fail::Broken(b) => format!("the {kind} decoder stopped unexpectedly ({b}; {e})"),
-                    Fail::Timeout => unreachable!(),
-                },
+                Err(e) => format!("the {kind} decoder stopped unexpectedly ({e})"),
             }
         }
     }
@@ -673,7 +738,15 @@ mod imp {
                 return 0;
             }
             let name = format!("photo.{}", String::from_utf8_lossy(&ext));
-            let r = decode::guarded(|| decode::decode_file(Path::new(&name), &bytes, max_side));
+            let r = decode::guarded(|| decode::decode_file(Path::new(&name), &bytes, max_side))
+                .map_err(|e| match super::c_decoder(&bytes) {
+                    // The decoder's own words for an allocation refused by the limit.
+                    Some(kind) if super::mentions_memory(&e) => format!(
+                        "the {kind} decoder needed more than {}",
+                        super::in_words(super::memory_limit())
+                    ),
+                    _ => e,
+                });
             drop(bytes);
             let sent = match r {
                 Ok(d) => out
@@ -744,8 +817,8 @@ mod imp {
     fn confine() -> Confinement {
         let mut c = Confinement::default();
         let lim = libc::rlimit {
-            rlim_cur: settings::DECODE_MEMORY_LIMIT,
-            rlim_max: settings::DECODE_MEMORY_LIMIT,
+            rlim_cur: super::memory_limit(),
+            rlim_max: super::memory_limit(),
         };
         let none = libc::rlimit {
             rlim_cur: 0,

@@ -545,7 +545,14 @@ pub fn index(
                         if cancel.is_cancelled() {
                             return;
                         }
-                        let op = read_and_decode(w, timers_ref, movable_ref, journal_ref, read_xmp);
+                        let op = crate::library::isolate::cancellable(cancel, || {
+                            read_and_decode(w, timers_ref, movable_ref, journal_ref, read_xmp)
+                        });
+                        // A decode cut short by the cancel is no result: the photo waits for
+                        // the next scan.
+                        if cancel.is_cancelled() {
+                            return;
+                        }
                         let sent = match op {
                             Ok(d) => decoded_tx.send(d).is_ok(),
                             Err(op) => op_tx_dec.send(*op).is_ok(),

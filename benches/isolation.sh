@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# HEIC scan speed with the C decoders out of process (a benchmark, not a test). N copies of the
+# dev set's real 12 MP iPhone HEIC (tiled HEVC, as phones write them) are scanned, round after
+# round in one run, by
+#   workers     this build as shipped: HEIC decoded in confined worker processes
+#   in-process  this build with LIKENESS_DECODE_IN_PROCESS=1 (decoders inside the scan)
+#   before      BASE=/path/to/likeness, an older build (e.g. the commit before the workers:
+#               `git worktree add /tmp/old 0bb2b7d && (cd /tmp/old && cargo build --release)`)
+# and each line gives photos/s per round and the median.
+#
+#   benches/isolation.sh [DATA_DIR] [N] [ROUNDS]      (defaults ../shared/data, 24, 3)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+data=${1:-../shared/data}
+n=${2:-24}
+rounds=${3:-3}
+heic=$data/dev/formats/heic/iphone_7.heic
+[ -f "$heic" ] || { echo "SKIPPED: no $heic"; exit 0; }
+cargo build --release --quiet
+bin=$PWD/target/release/likeness
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export LIKENESS_LOG=error
+mkdir "$work/photos"
+for i in $(seq 1 "$n"); do cp "$heic" "$work/photos/phone_$i.heic"; done
+cat "$work/photos"/* >/dev/null   # in the page cache, as for every scan
+
+one() { # label binary [env...]
+  local label=$1 b=$2; shift 2
+  rm -f "$work"/l.db*
+  env "$@" "$b" --json --db "$work/l.db" scan "$work/photos" |
+    python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["photos_failed"]==0, d["failures"]; print(d["photos_indexed"]/d["seconds"])'
+}
+
+declare -A runs
+labels=(workers in-process)
+[ -n "${BASE:-}" ] && labels+=(before)
+for r in $(seq 1 "$rounds"); do
+  for l in "${labels[@]}"; do
+    case $l in
+      workers) v=$(one "$l" "$bin" LIKENESS_DECODE_IN_PROCESS=0) ;;
+      in-process) v=$(one "$l" "$bin" LIKENESS_DECODE_IN_PROCESS=1) ;;
+      before) v=$(one "$l" "$BASE" LIKENESS_DECODE_IN_PROCESS=1) ;;
+    esac
+    runs[$l]="${runs[$l]:-} $v"
+  done
+done
+for l in "${labels[@]}"; do
+  python3 -c 'import sys,statistics as s; v=[float(x) for x in sys.argv[2:]]; print(f"{sys.argv[1]:>10}: {s.median(v):.3f} photos/s (rounds: {", ".join(f"{x:.3f}" for x in v)})")' "$l" ${runs[$l]}
+done
+echo "$n photos of 12 MP HEIC, $(nproc) cores"
