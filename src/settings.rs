@@ -22,11 +22,13 @@ pub const DECODE_TIMEOUT_S: f64 = 30.0;
 /// holds its decoder's memory between photos.
 pub const DECODE_WORKERS: usize = 2;
 
-/// Address-space limit of a decode worker (RLIMIT_AS): beyond it the decoder's allocations fail
-/// and the photo is failed ("needed more than 4 GB"). A worker decoding a 12 MP HEIC peaks at
-/// ~0.5 GB of address space (mimalloc's reservations and the decoder threads' stacks included);
-/// a photo at the 120 MP cap needs ~1.5 GB of buffers (YUV, RGB, the working copy): 4 GiB leaves
-/// room for both and stops a bomb long before it hurts the machine.
+/// Address-space limit of a decode worker (RLIMIT_AS, `LIKENESS_DECODE_MEMORY_MB` overrides it):
+/// beyond it the decoder's allocations fail and the photo is failed ("needed more than 4 GB").
+/// Measured on the dev set's 12 MP iPhone HEIC: the worker peaks at 1.13 GB of address space
+/// (VmPeak; mimalloc's reservations and the decoder threads' stacks) with 185 MB resident, and
+/// fails under a 1 GB limit. Resident memory grows with the pixels (~15 bytes each), so a photo
+/// at the 120 MP cap needs ~1.8 GB more: ~3 GB. 4 GiB takes every photo the cap allows and stops
+/// a bomb that got past the header check long before it hurts an 8 GB laptop.
 pub const DECODE_MEMORY_LIMIT: u64 = 4 << 30;
 
 /// A photo whose decoding was under way this many times in a row when the whole process ended

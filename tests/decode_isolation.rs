@@ -300,6 +300,38 @@ fn a_scan_stopped_while_a_decoder_hangs_stops_at_once_and_fails_nothing() {
 }
 
 #[test]
+fn a_decoder_over_its_memory_limit_costs_its_photo_with_that_reason() {
+    let Some(data) = common::shared_data(
+        "a_decoder_over_its_memory_limit_costs_its_photo_with_that_reason",
+    ) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("photos");
+    let total = mixed_folder(&data, &dir, 2, 1, 1);
+    let db = tmp.path().join("l.db");
+    // A 12 MP HEIC needs ~1.1 GB of address space in a worker; allow it 600 MB.
+    let child = Command::new(BIN)
+        .args(["--json", "--db", db.to_str().unwrap(), "scan", dir.to_str().unwrap()])
+        .env("LIKENESS_DECODE_MEMORY_MB", "600")
+        .env_remove("LIKENESS_DECODE_IN_PROCESS")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let report = finish(child);
+    let failed = failures(&report);
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(failed[0].0.ends_with(".heic"), "{failed:?}");
+    assert!(
+        failed[0].1.starts_with("the HEIC decoder") && failed[0].1.contains("600 MB"),
+        "{}",
+        failed[0].1
+    );
+    assert_eq!(report["photos_indexed"], total as u64 - 1, "{report}");
+}
+
+#[test]
 fn a_decode_worker_cannot_read_write_connect_or_run_anything() {
     let out = Command::new(BIN)
         .args(["decode-worker", "--check"])

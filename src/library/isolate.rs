@@ -249,6 +249,8 @@ mod imp {
         to: ChildStdin,
         from: ChildStdout,
         stderr_tail: Arc<Mutex<Vec<u8>>>,
+        /// Reads `stderr_tail` until the worker is gone (EOF: it can start no other process).
+        stderr_reader: Option<std::thread::JoinHandle<()>>,
     }
 
     struct Pool {
@@ -334,7 +336,7 @@ mod imp {
         };
         let stderr_tail = Arc::new(Mutex::new(Vec::new()));
         let tail = stderr_tail.clone();
-        let _ = std::thread::Builder::new()
+        let stderr_reader = std::thread::Builder::new()
             .name("likeness-decoder-stderr".into())
             .spawn(move || {
                 let mut buf = [0u8; 4096];
@@ -352,7 +354,8 @@ mod imp {
                         t.drain(..over);
                     }
                 }
-            });
+            })
+            .ok();
         set_nonblocking(to.as_raw_fd());
         set_nonblocking(from.as_raw_fd());
         let mut hello = [0u8; 5];
@@ -381,6 +384,7 @@ mod imp {
             to,
             from,
             stderr_tail,
+            stderr_reader,
         })
     }
 
@@ -533,8 +537,10 @@ mod imp {
         fn end(mut self, kind: &str, fail: Fail) -> String {
             let _ = self.child.kill();
             let status = self.child.wait();
-            // The stderr thread reads until EOF, which the kill just brought; give it a moment.
-            std::thread::sleep(Duration::from_millis(20));
+            // The worker's last words: its stderr reader ends at the EOF the death brought.
+            if let Some(r) = self.stderr_reader.take() {
+                let _ = r.join();
+            }
             let tail = self
                 .stderr_tail
                 .lock()
@@ -550,10 +556,16 @@ mod imp {
                 Fail::Cancelled => return super::CANCELLED.to_string(),
                 Fail::Broken(_) => {}
             }
+            let limit = super::in_words(super::memory_limit());
             if super::mentions_memory(&tail) {
+                return format!("the {kind} decoder needed more than {limit}");
+            }
+            // libheif is C++: an allocation or a thread the address-space limit refused becomes
+            // an exception that cannot cross into Rust, and the worker aborts.
+            if tail.contains("foreign exception") {
                 return format!(
-                    "the {kind} decoder needed more than {}",
-                    super::in_words(super::memory_limit())
+                    "the {kind} decoder failed (an uncaught C++ exception: most likely it \
+                     needed more than {limit})"
                 );
             }
             use std::os::unix::process::ExitStatusExt;
@@ -701,6 +713,17 @@ mod imp {
         // SAFETY: `proto` is ours alone.
         let mut out = unsafe { std::fs::File::from_raw_fd(proto) };
         let c = confine();
+        // An allocation the limit refused is said on stderr, where the scan reads a dead
+        // worker's last words: libheif's C++ turns it into an exception that aborts the process.
+        unsafe extern "C" fn on_alloc_error(code: libc::c_int, _: *mut libc::c_void) {
+            if code == libc::ENOMEM {
+                let m = b"decode worker: out of memory\n";
+                // SAFETY: write(2) of a static buffer is async-signal-safe.
+                unsafe { libc::write(2, m.as_ptr().cast(), m.len()) };
+            }
+        }
+        // SAFETY: registering a callback that only writes to stderr.
+        unsafe { libmimalloc_sys::mi_register_error(Some(on_alloc_error), std::ptr::null_mut()) };
         let mut hello = wire::HELLO.to_vec();
         hello.push(c.bits());
         if out.write_all(&hello).is_err() {

@@ -563,6 +563,17 @@ fn splice(text: &str, faces: &[Region], applied_to: Option<(u32, u32)>) -> Resul
             cuts.extend(props.iter().map(|p| whole_lines(text, p.range())));
         }
     }
+    // An rdf:RDF nested inside a property that is cut gives cuts inside that cut: keep only the
+    // outermost, or applying both would cut bytes twice (or past the end of the text).
+    cuts.sort_by_key(|c| (c.start, std::cmp::Reverse(c.end)));
+    let mut outer: Vec<Range<usize>> = Vec::with_capacity(cuts.len());
+    for c in cuts {
+        match outer.last_mut() {
+            Some(last) if c.start < last.end => last.end = last.end.max(c.end),
+            _ => outer.push(c),
+        }
+    }
+    let cuts = outer;
 
     // Where to insert: before the closing tag of the first rdf:RDF, at the start of its line
     // when only indentation precedes it.
@@ -1567,6 +1578,34 @@ mod tests {
             String::from_utf8(out).unwrap(),
             format!("<rdf:RDF {NS}><rdf:Description rdf:about=\"\"><a:b xmlns:a=\"urn:a\">1</a:b><a:c xmlns:a=\"urn:a\">2</a:c></rdf:Description></rdf:RDF>")
         );
+    }
+
+    /// Found by fuzzing (fuzz/sidecar_merge): an rdf:RDF nested in a region property gave a cut
+    /// inside a cut, and removing the regions panicked (`range end index 460 out of range`).
+    #[test]
+    fn regions_in_a_nested_rdf_inside_regions_are_cut_once() {
+        let nested = "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\">
+<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" xmlns:mwg-rs=\"http://www.metadataworkinggroup.com/schemas/regions/\">
+ <rdf:Description rdf:about=\"\">
+  <mwg-rs:Regions>
+   <rdf:RDF>
+    <rdf:Description rdf:about=\"\">
+     <mwg-rs:Regions rdf:parseType=\"Resource\"><mwg-rs:RegionList><rdf:Bag/></mwg-rs:RegionList></mwg-rs:Regions>
+    </rdf:Description>
+   </rdf:RDF>
+  </mwg-rs:Regions>
+ </rdf:Description>
+</rdf:RDF></x:xmpmeta>";
+        let out = write_sidecar(Some(nested.as_bytes()), &[], (0, 0)).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\">
+<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" xmlns:mwg-rs=\"http://www.metadataworkinggroup.com/schemas/regions/\">
+</rdf:RDF></x:xmpmeta>"
+        );
+        let faces = new_faces();
+        let out = write_sidecar(Some(nested.as_bytes()), &faces, (4, 3)).unwrap();
+        assert_faces(&parse(&out).unwrap().unwrap().faces, &faces, 1e-7);
     }
 
     #[test]
