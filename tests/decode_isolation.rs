@@ -56,7 +56,13 @@ fn mixed_folder(data: &Path, dir: &Path, jpegs: usize, avifs: usize, heics: usiz
 
 fn scan(db: &Path, dir: &Path, timeout_s: &str) -> Child {
     Command::new(BIN)
-        .args(["--json", "--db", db.to_str().unwrap(), "scan", dir.to_str().unwrap()])
+        .args([
+            "--json",
+            "--db",
+            db.to_str().unwrap(),
+            "scan",
+            dir.to_str().unwrap(),
+        ])
         // One decoding thread and one worker: the HEIC in the journal is the one it decodes.
         .args(["--threads", "1"])
         .env("LIKENESS_DECODE_WORKERS", "1")
@@ -87,9 +93,7 @@ fn workers_of(parent: u32) -> Vec<i32> {
         let ppid: u32 = fields.next().unwrap_or("0").parse().unwrap_or(0);
         let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
         // A dead worker (a zombie until the scan reaps it) is not a worker any more.
-        if ppid == parent
-            && state != "Z"
-            && String::from_utf8_lossy(&cmd).contains("decode-worker")
+        if ppid == parent && state != "Z" && String::from_utf8_lossy(&cmd).contains("decode-worker")
         {
             out.push(pid);
         }
@@ -153,7 +157,12 @@ fn stop_worker_in_a_heic(child: &Child, db: &Path, skip: &[String]) -> (String, 
 
 fn finish(mut child: Child) -> serde_json::Value {
     let mut out = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
     assert!(child.wait().unwrap().success(), "scan failed: {out}");
     serde_json::from_str(&out).unwrap()
 }
@@ -216,9 +225,9 @@ fn a_crashed_or_frozen_decoder_costs_exactly_its_photo() {
 
 #[test]
 fn a_photo_in_flight_when_the_scan_was_killed_twice_is_not_tried_again() {
-    let Some(data) = common::shared_data(
-        "a_photo_in_flight_when_the_scan_was_killed_twice_is_not_tried_again",
-    ) else {
+    let Some(data) =
+        common::shared_data("a_photo_in_flight_when_the_scan_was_killed_twice_is_not_tried_again")
+    else {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
@@ -234,7 +243,10 @@ fn a_photo_in_flight_when_the_scan_was_killed_twice_is_not_tried_again() {
         child.kill().unwrap();
         child.wait().unwrap();
         victim = photo;
-        let left = Store::open_readonly(&db).unwrap().interrupted_decodes().unwrap();
+        let left = Store::open_readonly(&db)
+            .unwrap()
+            .interrupted_decodes()
+            .unwrap();
         assert_eq!(left[&victim].starts, round, "{left:?}");
         // The worker died with the app (PR_SET_PDEATHSIG), stopped or not.
         let t = Instant::now();
@@ -249,7 +261,9 @@ fn a_photo_in_flight_when_the_scan_was_killed_twice_is_not_tried_again() {
     assert_eq!(failed.len(), 1, "{failed:?}");
     assert_eq!(failed[0].0, victim);
     assert!(
-        failed[0].1.starts_with("decoding never finished: the app ended 2 times"),
+        failed[0]
+            .1
+            .starts_with("decoding never finished: the app ended 2 times"),
         "{}",
         failed[0].1
     );
@@ -263,9 +277,9 @@ fn a_photo_in_flight_when_the_scan_was_killed_twice_is_not_tried_again() {
 
 #[test]
 fn a_scan_stopped_while_a_decoder_hangs_stops_at_once_and_fails_nothing() {
-    let Some(data) = common::shared_data(
-        "a_scan_stopped_while_a_decoder_hangs_stops_at_once_and_fails_nothing",
-    ) else {
+    let Some(data) =
+        common::shared_data("a_scan_stopped_while_a_decoder_hangs_stops_at_once_and_fails_nothing")
+    else {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
@@ -283,10 +297,12 @@ fn a_scan_stopped_while_a_decoder_hangs_stops_at_once_and_fails_nothing() {
     assert!(took < Duration::from_secs(5), "stopping took {took:?}");
     assert_eq!(report["cancelled"], true, "{report}");
     assert!(failures(&report).is_empty(), "{report}");
-    assert!(gone(worker) || {
-        std::thread::sleep(Duration::from_millis(500));
-        gone(worker)
-    });
+    assert!(
+        gone(worker) || {
+            std::thread::sleep(Duration::from_millis(500));
+            gone(worker)
+        }
+    );
     // Nothing was lost: the next scan does the rest.
     let again = common::cli(&db, &["scan", dir.to_str().unwrap()]);
     assert_eq!(again["photos_failed"], 0, "{again}");
@@ -301,9 +317,9 @@ fn a_scan_stopped_while_a_decoder_hangs_stops_at_once_and_fails_nothing() {
 
 #[test]
 fn a_decoder_over_its_memory_limit_costs_its_photo_with_that_reason() {
-    let Some(data) = common::shared_data(
-        "a_decoder_over_its_memory_limit_costs_its_photo_with_that_reason",
-    ) else {
+    let Some(data) =
+        common::shared_data("a_decoder_over_its_memory_limit_costs_its_photo_with_that_reason")
+    else {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
@@ -312,7 +328,13 @@ fn a_decoder_over_its_memory_limit_costs_its_photo_with_that_reason() {
     let db = tmp.path().join("l.db");
     // A 12 MP HEIC needs ~1.1 GB of address space in a worker; allow it 600 MB.
     let child = Command::new(BIN)
-        .args(["--json", "--db", db.to_str().unwrap(), "scan", dir.to_str().unwrap()])
+        .args([
+            "--json",
+            "--db",
+            db.to_str().unwrap(),
+            "scan",
+            dir.to_str().unwrap(),
+        ])
         .env("LIKENESS_DECODE_MEMORY_MB", "600")
         .env_remove("LIKENESS_DECODE_IN_PROCESS")
         .stdout(Stdio::piped())
@@ -348,7 +370,12 @@ fn a_decode_worker_cannot_read_write_connect_or_run_anything() {
     let confinement = line("confinement");
     assert!(confinement.contains("memory limit"), "{text}");
     assert!(confinement.contains("seccomp"), "{text}");
-    for what in ["write a file", "open a socket", "start a process", "run a program"] {
+    for what in [
+        "write a file",
+        "open a socket",
+        "start a process",
+        "run a program",
+    ] {
         assert_eq!(line(what), "denied", "{what}: {text}");
     }
     if confinement.contains("Landlock") {
@@ -366,7 +393,11 @@ fn crc32(data: &[u8]) -> u32 {
     for &b in data {
         c ^= b as u32;
         for _ in 0..8 {
-            c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+            c = if c & 1 != 0 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
         }
     }
     !c
@@ -418,7 +449,11 @@ fn container_bomb(src: &Path) -> Vec<u8> {
 /// (wait4's ru_maxrss would count the test process itself: a spawned child inherits its
 /// parent's high-water mark at exec.)
 fn run_measured(cmd: &mut Command) -> (i64, bool, String) {
-    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let mut stdout = child.stdout.take().unwrap();
     let reader = std::thread::spawn(move || {
         let mut out = String::new();
@@ -447,7 +482,8 @@ fn run_measured(cmd: &mut Command) -> (i64, bool, String) {
 
 #[test]
 fn decompression_bombs_are_refused_at_once_in_little_memory() {
-    let Some(data) = common::shared_data("decompression_bombs_are_refused_at_once_in_little_memory")
+    let Some(data) =
+        common::shared_data("decompression_bombs_are_refused_at_once_in_little_memory")
     else {
         return;
     };
@@ -477,7 +513,13 @@ fn decompression_bombs_are_refused_at_once_in_little_memory() {
     let t = Instant::now();
     let (rss_kb, ok, out) = run_measured(
         Command::new(BIN)
-            .args(["--json", "--db", db.to_str().unwrap(), "scan", dir.to_str().unwrap()])
+            .args([
+                "--json",
+                "--db",
+                db.to_str().unwrap(),
+                "scan",
+                dir.to_str().unwrap(),
+            ])
             .env_remove("LIKENESS_DECODE_IN_PROCESS"),
     );
     let wall = t.elapsed();

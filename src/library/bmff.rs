@@ -91,9 +91,16 @@ mod tests {
 
     #[test]
     fn the_largest_claim_of_every_ispe() {
-        let f = heif(&[ispe(512, 512), bx(b"hvcC", &[1; 30]), ispe(100_000, 100_000)]);
+        let f = heif(&[
+            ispe(512, 512),
+            bx(b"hvcC", &[1; 30]),
+            ispe(100_000, 100_000),
+        ]);
         assert_eq!(largest_claim(&f), Some((100_000, 100_000)));
-        assert_eq!(largest_claim(&heif(&[ispe(4032, 3024)])), Some((4032, 3024)));
+        assert_eq!(
+            largest_claim(&heif(&[ispe(4032, 3024)])),
+            Some((4032, 3024))
+        );
     }
 
     #[test]

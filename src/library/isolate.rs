@@ -73,9 +73,14 @@ pub fn memory_limit() -> u64 {
 /// Whether a decoder's error (or its last words on stderr) says an allocation failed.
 fn mentions_memory(text: &str) -> bool {
     let t = text.to_ascii_lowercase();
-    ["memory allocation", "out of memory", "bad_alloc", "insufficient memory"]
-        .iter()
-        .any(|m| t.contains(m))
+    [
+        "memory allocation",
+        "out of memory",
+        "bad_alloc",
+        "insufficient memory",
+    ]
+    .iter()
+    .any(|m| t.contains(m))
 }
 
 /// "4 GB", "300 MB": a limit in words.
@@ -431,7 +436,11 @@ mod imp {
         }
     }
 
-    fn read_exact_by(r: &mut ChildStdout, mut buf: &mut [u8], deadline: Instant) -> Result<(), Fail> {
+    fn read_exact_by(
+        r: &mut ChildStdout,
+        mut buf: &mut [u8],
+        deadline: Instant,
+    ) -> Result<(), Fail> {
         while !buf.is_empty() {
             match r.read(buf) {
                 Ok(0) => return Err(Fail::Broken("closed".into())),
@@ -508,7 +517,8 @@ mod imp {
                     }
                     let mut px = vec![0u8; w as usize * h as usize * 3];
                     read_exact_by(&mut self.from, &mut px, deadline)?;
-                    let image = image::RgbImage::from_raw(w, h, px).ok_or_else(|| broken("pixels"))?;
+                    let image =
+                        image::RgbImage::from_raw(w, h, px).ok_or_else(|| broken("pixels"))?;
                     Ok(Ok(Decoded {
                         image,
                         width,
@@ -820,7 +830,10 @@ mod imp {
         let exec = std::process::Command::new("/bin/true").status().is_ok();
         println!("run a program: {}", denied(exec));
         let thread = std::thread::spawn(|| 1).join().is_ok();
-        println!("start a thread: {}", if thread { "allowed" } else { "FAILED" });
+        println!(
+            "start a thread: {}",
+            if thread { "allowed" } else { "FAILED" }
+        );
         0
     }
 
@@ -868,9 +881,7 @@ mod imp {
     /// Every file-system right, TCP bind/connect and signals to processes outside the worker:
     /// handled and none granted.
     fn landlock_everything() -> Result<landlock::RulesetStatus, landlock::RulesetError> {
-        use landlock::{
-            Access, AccessFs, AccessNet, Ruleset, RulesetAttr, Scope, ABI,
-        };
+        use landlock::{Access, AccessFs, AccessNet, Ruleset, RulesetAttr, Scope, ABI};
         let abi = ABI::V6;
         let status = Ruleset::default()
             .handle_access(AccessFs::from_all(abi))?
