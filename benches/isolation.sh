@@ -40,12 +40,12 @@ for r in $(seq 1 "$rounds"); do
     case $l in
       workers) v=$(one "$l" "$bin" LIKENESS_DECODE_IN_PROCESS=0) ;;
       in-process) v=$(one "$l" "$bin" LIKENESS_DECODE_IN_PROCESS=1) ;;
-      before) v=$(one "$l" "$BASE" LIKENESS_DECODE_IN_PROCESS=1) ;;
+      before) v=$(one "$l" "$BASE" LIKENESS_DECODE_IN_PROCESS=1 LIKENESS_MODELS_DIR="$PWD/models") ;;
     esac
     runs[$l]="${runs[$l]:-} $v"
   done
 done
 for l in "${labels[@]}"; do
-  python3 -c 'import sys,statistics as s; v=[float(x) for x in sys.argv[2:]]; print(f"{sys.argv[1]:>10}: {s.median(v):.3f} photos/s (rounds: {", ".join(f"{x:.3f}" for x in v)})")' "$l" ${runs[$l]}
+  python3 -c 'import sys,statistics as s; v=[float(x) for x in sys.argv[2:]]; r=", ".join("%.3f" % x for x in v); print("%10s: %.3f photos/s (rounds: %s)" % (sys.argv[1], s.median(v), r))' "$l" ${runs[$l]}
 done
 echo "$n photos of 12 MP HEIC, $(nproc) cores"
