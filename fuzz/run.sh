@@ -19,7 +19,7 @@ export RUSTC_BOOTSTRAP=1
 # The app links mimalloc with its malloc override, which breaks AddressSanitizer (a segfault in
 # __asan_init) and would hide the heap from it. -D_DLL turns off mimalloc's alloc-override.c,
 # for this build only: the fuzz targets allocate with ASan's malloc.
-export CFLAGS="-D_DLL ${CFLAGS:-}"
+export CFLAGS="-D_DLL${CFLAGS:+ $CFLAGS}"
 SAN=(--sanitizer "${FUZZ_SANITIZER:-address}")
 RUNS=${FUZZ_RUNS:--1}
 NICE=(nice -n 19)
