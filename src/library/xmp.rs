@@ -168,6 +168,16 @@ fn child<'a, 'i>(n: N<'a, 'i>, ns: &str, name: &str) -> Option<N<'a, 'i>> {
 
 /// A simple struct field, given as an attribute or as an element; trimmed.
 fn field(n: N, ns: &str, name: &str) -> Option<String> {
+    field_at(n, ns, name, 0)
+}
+
+/// How deep `simple_value` follows `rdf:value`, nested descriptions and arrays. Real packets
+/// nest a value two or three levels (a qualified value in a language alternative); a crafted
+/// packet can nest a hundred thousand, and following it would overflow the stack and abort the
+/// scan. Deeper than this is read as no value.
+const MAX_VALUE_DEPTH: usize = 16;
+
+fn field_at(n: N, ns: &str, name: &str, depth: usize) -> Option<String> {
     let nodes = struct_nodes(n);
     if let Some(v) = nodes.iter().find_map(|s| s.attribute((ns, name))) {
         return Some(v.trim().to_string());
@@ -175,12 +185,15 @@ fn field(n: N, ns: &str, name: &str) -> Option<String> {
     nodes
         .iter()
         .find_map(|s| elems(*s).find(|c| c.has_tag_name((ns, name))))
-        .and_then(simple_value)
+        .and_then(|e| simple_value(e, depth))
 }
 
 /// The value of a simple property element: its text, or `rdf:resource`, or a qualified value
 /// (`rdf:value`), or the x-default / first item of a language alternative or other array.
-fn simple_value(e: N) -> Option<String> {
+fn simple_value(e: N, depth: usize) -> Option<String> {
+    if depth > MAX_VALUE_DEPTH {
+        return None;
+    }
     if let Some(v) = e
         .attribute((RDF, "resource"))
         .or_else(|| e.attribute((RDF, "value")))
@@ -198,10 +211,10 @@ fn simple_value(e: N) -> Option<String> {
     }
     for k in kids {
         if k.has_tag_name((RDF, "value")) {
-            return simple_value(k);
+            return simple_value(k, depth + 1);
         }
         if k.has_tag_name((RDF, "Description")) {
-            if let Some(v) = field(k, RDF, "value") {
+            if let Some(v) = field_at(k, RDF, "value", depth + 1) {
                 return Some(v);
             }
         }
@@ -212,7 +225,7 @@ fn simple_value(e: N) -> Option<String> {
                 .find(|l| l.attribute((XML, "lang")) == Some("x-default"))
                 .or(items.first());
             if let Some(li) = pick {
-                return simple_value(*li);
+                return simple_value(*li, depth + 1);
             }
         }
     }
@@ -1278,6 +1291,59 @@ mod tests {
         let mut padded = EXIFTOOL_ELEMENT.as_bytes().to_vec();
         padded.extend_from_slice(&[0, 0, 0]);
         assert_eq!(parse(&padded).unwrap(), Some(want));
+    }
+
+    /// A packet nesting a name's value 100,000 levels deep (`rdf:value` in `rdf:Alt` in
+    /// `rdf:Description`…) must not overflow the stack of a scan thread: the reader follows a
+    /// value `MAX_VALUE_DEPTH` levels and reads deeper as no name. The face itself is kept, and
+    /// the writer can still replace the regions.
+    #[test]
+    fn deeply_nested_values_do_not_overflow_the_stack() {
+        let depth = 100_000;
+        let mut name = String::new();
+        for i in 0..depth {
+            name.push_str(match i % 3 {
+                0 => "<rdf:value>",
+                1 => "<rdf:Alt><rdf:li>",
+                _ => "<rdf:Description>",
+            });
+        }
+        name.push_str("deep");
+        for i in (0..depth).rev() {
+            name.push_str(match i % 3 {
+                0 => "</rdf:value>",
+                1 => "</rdf:li></rdf:Alt>",
+                _ => "</rdf:Description>",
+            });
+        }
+        let rest = format!("<mwg-rs:Name>{name}</mwg-rs:Name>");
+        let li = mwg_li(&area("0.5", "0.5", "0.2", "0.2"), &rest);
+        let packet = bare(&mwg_regions(&[li]));
+        // 256 KB: smaller than any thread the app reads XMP on (rayon and std use 2 MB).
+        let (regions, written) = std::thread::Builder::new()
+            .stack_size(256 << 10)
+            .spawn(move || {
+                let regions = parse(packet.as_bytes()).unwrap().expect("regions");
+                let written = write_sidecar(Some(packet.as_bytes()), &regions.faces, (0, 0));
+                (regions, written.map(|b| b.len()))
+            })
+            .unwrap()
+            .join()
+            .expect("the reader overflowed its stack");
+        assert_eq!(names(&regions), vec![None]);
+        assert!(rect_close(
+            regions.faces[0].rect,
+            r(0.4, 0.4, 0.2, 0.2),
+            1e-9
+        ));
+        assert!(written.is_ok(), "{written:?}");
+        // Shallow nesting is still read.
+        let shallow = "<mwg-rs:Name><rdf:Alt><rdf:li xml:lang=\"x-default\"><rdf:Description><rdf:value>Ann</rdf:value></rdf:Description></rdf:li></rdf:Alt></mwg-rs:Name>";
+        let li = mwg_li(&area("0.5", "0.5", "0.2", "0.2"), shallow);
+        assert_eq!(
+            names(&parse_str(&bare(&mwg_regions(&[li])))),
+            vec![Some("Ann")]
+        );
     }
 
     #[test]
