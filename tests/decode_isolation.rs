@@ -384,6 +384,27 @@ fn a_decode_worker_cannot_read_write_connect_or_run_anything() {
         eprintln!("this kernel has no Landlock: file reads stay open to the worker");
     }
     assert_eq!(line("start a thread"), "allowed", "{text}");
+
+    // `likeness formats` tells the user the same, from a worker the app started itself.
+    let out = Command::new(BIN)
+        .args(["--json", "formats"])
+        .env_remove("LIKENESS_DECODE_TIMEOUT_S")
+        .env_remove("LIKENESS_DECODE_IN_PROCESS")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let d = &v["decoding"];
+    assert_eq!(d["isolated"], true, "{d}");
+    assert_eq!(d["confinement"], confinement.as_str(), "{d}");
+    assert_eq!(d["timeout_s"], 30.0, "{d}");
+    let out = Command::new(BIN)
+        .args(["--json", "formats"])
+        .env("LIKENESS_DECODE_IN_PROCESS", "1")
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["decoding"]["isolated"], false, "{v}");
 }
 
 // ---- decompression bombs ----

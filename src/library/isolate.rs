@@ -275,9 +275,15 @@ mod imp {
     static POOL: OnceLock<Option<Pool>> = OnceLock::new();
     static CONFINEMENT: OnceLock<Confinement> = OnceLock::new();
 
-    /// What the first worker reported (`None` until one started).
-    pub fn confinement() -> Option<Confinement> {
-        CONFINEMENT.get().copied()
+    /// Start a worker (or take an idle one) and give it back: what it reported, or why none
+    /// started. `None` when workers are off.
+    pub fn probe() -> Option<(usize, Result<Confinement, String>)> {
+        let pool = pool()?;
+        let got = pool.take().map(|w| {
+            pool.put(w);
+            CONFINEMENT.get().copied().unwrap_or_default()
+        });
+        Some((pool.cap, got))
     }
 
     fn pool() -> Option<&'static Pool> {
@@ -626,7 +632,16 @@ mod imp {
                     st.live += 1;
                     break;
                 }
-                st = self.freed.wait(st).map_err(|_| poisoned())?;
+                // Sliced like every other wait here, so that a stopped scan does not wait for
+                // a busy worker to finish its photo.
+                st = self
+                    .freed
+                    .wait_timeout(st, Duration::from_millis(100))
+                    .map_err(|_| poisoned())?
+                    .0;
+                if super::cancelled() {
+                    return Err(super::CANCELLED.to_string());
+                }
             }
             drop(st);
             let spawned = (|| {
@@ -669,6 +684,7 @@ mod imp {
         let pool = pool()?;
         let mut w = match pool.take() {
             Ok(w) => w,
+            Err(e) if e == super::CANCELLED => return Some(Err(e)),
             Err(e) => {
                 static SAID: std::sync::Once = std::sync::Once::new();
                 SAID.call_once(|| {
@@ -996,7 +1012,7 @@ mod imp {
     use crate::library::decode::Decoded;
     use std::path::Path;
 
-    pub fn confinement() -> Option<Confinement> {
+    pub fn probe() -> Option<(usize, Result<Confinement, String>)> {
         None
     }
 
@@ -1014,7 +1030,45 @@ mod imp {
     }
 }
 
-/// What confinement the decode workers run under (`None` before one started, or in process).
-pub fn confinement() -> Option<Confinement> {
-    imp::confinement()
+/// How the C decoders run on this machine, for `likeness formats`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Isolation {
+    /// Decoded in worker processes (false: inside the app).
+    pub isolated: bool,
+    /// At most this many workers at a time.
+    pub workers: usize,
+    pub timeout_s: f64,
+    pub memory_limit_bytes: u64,
+    /// What a worker reported, in words ("memory limit, seccomp, Landlock").
+    pub confinement: Option<String>,
+    /// Why decoding is not isolated: turned off, or no worker could start.
+    pub reason: Option<String>,
+}
+
+/// Start a worker if none runs yet, and say how HEIC and AVIF photos are decoded.
+pub fn status() -> Isolation {
+    let mut st = Isolation {
+        isolated: false,
+        workers: 0,
+        timeout_s: timeout().as_secs_f64(),
+        memory_limit_bytes: memory_limit(),
+        confinement: None,
+        reason: None,
+    };
+    match imp::probe() {
+        Some((cap, Ok(c))) => {
+            st.isolated = true;
+            st.workers = cap;
+            st.confinement = Some(c.describe());
+        }
+        Some((_, Err(e))) => st.reason = Some(e),
+        None if !cfg!(target_os = "linux") => {
+            st.reason = Some("decode workers run on Linux only".into())
+        }
+        None if std::env::var_os("LIKENESS_DECODE_IN_PROCESS").is_some_and(|v| v == "1") => {
+            st.reason = Some("turned off by LIKENESS_DECODE_IN_PROCESS=1".into())
+        }
+        None => st.reason = Some("this program does not start decode workers".into()),
+    }
+    st
 }
