@@ -481,8 +481,19 @@ mod imp {
     }
 
     impl Worker {
-        fn alive(&mut self) -> bool {
-            matches!(self.child.try_wait(), Ok(None))
+        /// Alive and able to answer: a worker stopped while idle (SIGSTOP, a debugger) would
+        /// make the next photo wait out its deadline and fail for nothing.
+        fn usable(&mut self) -> bool {
+            if !matches!(self.child.try_wait(), Ok(None)) {
+                return false;
+            }
+            let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()));
+            // The state follows the last ')' (the command name may hold any character).
+            let state = stat.ok().and_then(|s| {
+                let at = s.rfind(')')?;
+                s[at + 1..].trim_start().chars().next()
+            });
+            !matches!(state, Some('T' | 't'))
         }
 
         /// One request and its reply. `Ok` holds the worker's own answer (a decoded photo or
@@ -620,10 +631,11 @@ mod imp {
             let mut st = self.state.lock().map_err(|_| poisoned())?;
             loop {
                 if let Some(mut w) = st.idle.pop() {
-                    if w.alive() {
+                    if w.usable() {
                         return Ok(w);
                     }
-                    // Died while idle (killed from outside): reaped, replaced.
+                    // Died or stopped while idle (from outside): killed, reaped, replaced.
+                    let _ = w.child.kill();
                     let _ = w.child.wait();
                     st.live -= 1;
                     continue;
