@@ -54,6 +54,29 @@ fn mixed_folder(data: &Path, dir: &Path, jpegs: usize, avifs: usize, heics: usiz
     n
 }
 
+/// A test's library: `mixed_folder` in a temporary directory (kept while this lives), and where
+/// its database goes.
+struct Library {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+    db: PathBuf,
+    total: usize,
+}
+
+/// `None` (the test skips, saying why) without `shared/data`.
+fn library(test: &str, jpegs: usize, avifs: usize, heics: usize) -> Option<Library> {
+    let data = common::shared_data(test)?;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("photos");
+    let total = mixed_folder(&data, &dir, jpegs, avifs, heics);
+    Some(Library {
+        dir: dir.canonicalize().unwrap(),
+        db: tmp.path().join("l.db"),
+        total,
+        _tmp: tmp,
+    })
+}
+
 fn scan(db: &Path, dir: &Path, timeout_s: &str) -> Child {
     Command::new(BIN)
         .args([
@@ -185,15 +208,20 @@ fn failures(report: &serde_json::Value) -> Vec<(String, String)> {
 
 #[test]
 fn a_crashed_or_frozen_decoder_costs_exactly_its_photo() {
-    let Some(data) = common::shared_data("a_crashed_or_frozen_decoder_costs_exactly_its_photo")
+    let Some(Library {
+        _tmp,
+        dir,
+        db,
+        total,
+    }) = library(
+        "a_crashed_or_frozen_decoder_costs_exactly_its_photo",
+        8,
+        4,
+        4,
+    )
     else {
         return;
     };
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("photos");
-    let total = mixed_folder(&data, &dir, 8, 4, 4);
-    let dir = dir.canonicalize().unwrap();
-    let db = tmp.path().join("l.db");
     let child = scan(&db, &dir, "3");
     // SIGSEGV in the middle of one HEIC (sent while it is stopped, delivered on SIGCONT) …
     let (crashed, w1) = stop_worker_in_a_heic(&child, &db, &[]);
@@ -225,16 +253,20 @@ fn a_crashed_or_frozen_decoder_costs_exactly_its_photo() {
 
 #[test]
 fn a_photo_in_flight_when_the_scan_was_killed_twice_is_not_tried_again() {
-    let Some(data) =
-        common::shared_data("a_photo_in_flight_when_the_scan_was_killed_twice_is_not_tried_again")
+    let Some(Library {
+        _tmp,
+        dir,
+        db,
+        total,
+    }) = library(
+        "a_photo_in_flight_when_the_scan_was_killed_twice_is_not_tried_again",
+        3,
+        1,
+        1,
+    )
     else {
         return;
     };
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("photos");
-    let total = mixed_folder(&data, &dir, 3, 1, 1);
-    let dir = dir.canonicalize().unwrap();
-    let db = tmp.path().join("l.db");
     let mut victim = String::new();
     for round in 1..=2u32 {
         let mut child = scan(&db, &dir, "30");
@@ -277,16 +309,20 @@ fn a_photo_in_flight_when_the_scan_was_killed_twice_is_not_tried_again() {
 
 #[test]
 fn a_scan_stopped_while_a_decoder_hangs_stops_at_once_and_fails_nothing() {
-    let Some(data) =
-        common::shared_data("a_scan_stopped_while_a_decoder_hangs_stops_at_once_and_fails_nothing")
+    let Some(Library {
+        _tmp,
+        dir,
+        db,
+        total,
+    }) = library(
+        "a_scan_stopped_while_a_decoder_hangs_stops_at_once_and_fails_nothing",
+        3,
+        1,
+        2,
+    )
     else {
         return;
     };
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("photos");
-    let total = mixed_folder(&data, &dir, 3, 1, 2);
-    let dir = dir.canonicalize().unwrap();
-    let db = tmp.path().join("l.db");
     let child = scan(&db, &dir, "30");
     let (_, worker) = stop_worker_in_a_heic(&child, &db, &[]);
     // Ctrl-C (the app's Stop does the same through its cancel token).
@@ -317,15 +353,20 @@ fn a_scan_stopped_while_a_decoder_hangs_stops_at_once_and_fails_nothing() {
 
 #[test]
 fn a_decoder_over_its_memory_limit_costs_its_photo_with_that_reason() {
-    let Some(data) =
-        common::shared_data("a_decoder_over_its_memory_limit_costs_its_photo_with_that_reason")
+    let Some(Library {
+        _tmp,
+        dir,
+        db,
+        total,
+    }) = library(
+        "a_decoder_over_its_memory_limit_costs_its_photo_with_that_reason",
+        2,
+        1,
+        1,
+    )
     else {
         return;
     };
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("photos");
-    let total = mixed_folder(&data, &dir, 2, 1, 1);
-    let db = tmp.path().join("l.db");
     // A 12 MP HEIC needs ~1.1 GB of address space in a worker; allow it 600 MB.
     let child = Command::new(BIN)
         .args([
