@@ -6,7 +6,10 @@
 #   in-process  this build with LIKENESS_DECODE_IN_PROCESS=1 (decoders inside the scan)
 #   before      BASE=/path/to/likeness, an older build (e.g. the commit before the workers:
 #               `git worktree add /tmp/old 0bb2b7d && (cd /tmp/old && cargo build --release)`)
-# and each line gives photos/s per round and the median.
+# and each line gives photos/s per round and the median. Then, where LFW is there, the cost of
+# the decode journal (two small transactions per photo, every format) on a JPEG scan: LFW_N
+# (default 2000) LFW photos, linked, scanned by this build and by BASE, rounds alternating
+# (LFW_N=0 skips it).
 #
 #   benches/isolation.sh [DATA_DIR] [N] [ROUNDS]      (defaults ../shared/data, 24, 3)
 set -euo pipefail
@@ -49,3 +52,38 @@ for l in "${labels[@]}"; do
   python3 -c 'import sys,statistics as s; v=[float(x) for x in sys.argv[2:]]; r=", ".join("%.3f" % x for x in v); print("%10s: %.3f photos/s (rounds: %s)" % (sys.argv[1], s.median(v), r))' "$l" ${runs[$l]}
 done
 echo "$n photos of 12 MP HEIC, $(nproc) cores"
+
+lfw_n=${LFW_N:-2000}
+[ "$lfw_n" -gt 0 ] && [ -d "$data/lfw/lfw-deepfunneled" ] || exit 0
+mkdir "$work/lfw"
+k=0
+for d in "$data"/lfw/lfw-deepfunneled/*/; do
+  for f in "$d"*.jpg; do
+    ln -s "$(realpath "$f")" "$work/lfw/$(basename "$f")"
+    k=$((k + 1))
+    [ "$k" -ge "$lfw_n" ] && break 2
+  done
+done
+cat "$work/lfw"/* >/dev/null
+jpeg() { # binary [env...]
+  local b=$1; shift
+  rm -f "$work"/j.db*
+  env "$@" "$b" --json --db "$work/j.db" scan "$work/lfw" |
+    python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["photos_indexed"]/d["seconds"])'
+}
+declare -A jruns
+jlabels=(journal)
+[ -n "${BASE:-}" ] && jlabels+=(before)
+for r in $(seq 1 "$rounds"); do
+  for l in "${jlabels[@]}"; do
+    case $l in
+      journal) v=$(jpeg "$bin") ;;
+      before) v=$(jpeg "$BASE" LIKENESS_MODELS_DIR="$PWD/models") ;;
+    esac
+    jruns[$l]="${jruns[$l]:-} $v"
+  done
+done
+for l in "${jlabels[@]}"; do
+  python3 -c 'import sys,statistics as s; v=[float(x) for x in sys.argv[2:]]; r=", ".join("%.1f" % x for x in v); print("%10s: %.1f photos/s (rounds: %s)" % (sys.argv[1], s.median(v), r))' "$l" ${jruns[$l]}
+done
+echo "$k LFW JPEGs"
