@@ -208,20 +208,15 @@ fn failures(report: &serde_json::Value) -> Vec<(String, String)> {
 
 #[test]
 fn a_crashed_or_frozen_decoder_costs_exactly_its_photo() {
-    let Some(Library {
-        _tmp,
-        dir,
-        db,
-        total,
-    }) = library(
+    let Some(lib) = library(
         "a_crashed_or_frozen_decoder_costs_exactly_its_photo",
         8,
         4,
         4,
-    )
-    else {
+    ) else {
         return;
     };
+    let (dir, db, total) = (lib.dir.clone(), lib.db.clone(), lib.total);
     let child = scan(&db, &dir, "3");
     // SIGSEGV in the middle of one HEIC (sent while it is stopped, delivered on SIGCONT) …
     let (crashed, w1) = stop_worker_in_a_heic(&child, &db, &[]);
@@ -253,20 +248,15 @@ fn a_crashed_or_frozen_decoder_costs_exactly_its_photo() {
 
 #[test]
 fn a_photo_in_flight_when_the_scan_was_killed_twice_is_not_tried_again() {
-    let Some(Library {
-        _tmp,
-        dir,
-        db,
-        total,
-    }) = library(
+    let Some(lib) = library(
         "a_photo_in_flight_when_the_scan_was_killed_twice_is_not_tried_again",
         3,
         1,
         1,
-    )
-    else {
+    ) else {
         return;
     };
+    let (dir, db, total) = (lib.dir.clone(), lib.db.clone(), lib.total);
     let mut victim = String::new();
     for round in 1..=2u32 {
         let mut child = scan(&db, &dir, "30");
@@ -309,20 +299,15 @@ fn a_photo_in_flight_when_the_scan_was_killed_twice_is_not_tried_again() {
 
 #[test]
 fn a_scan_stopped_while_a_decoder_hangs_stops_at_once_and_fails_nothing() {
-    let Some(Library {
-        _tmp,
-        dir,
-        db,
-        total,
-    }) = library(
+    let Some(lib) = library(
         "a_scan_stopped_while_a_decoder_hangs_stops_at_once_and_fails_nothing",
         3,
         1,
         2,
-    )
-    else {
+    ) else {
         return;
     };
+    let (dir, db, total) = (lib.dir.clone(), lib.db.clone(), lib.total);
     let child = scan(&db, &dir, "30");
     let (_, worker) = stop_worker_in_a_heic(&child, &db, &[]);
     // Ctrl-C (the app's Stop does the same through its cancel token).
@@ -353,20 +338,15 @@ fn a_scan_stopped_while_a_decoder_hangs_stops_at_once_and_fails_nothing() {
 
 #[test]
 fn a_decoder_over_its_memory_limit_costs_its_photo_with_that_reason() {
-    let Some(Library {
-        _tmp,
-        dir,
-        db,
-        total,
-    }) = library(
+    let Some(lib) = library(
         "a_decoder_over_its_memory_limit_costs_its_photo_with_that_reason",
         2,
         1,
         1,
-    )
-    else {
+    ) else {
         return;
     };
+    let (dir, db, total) = (lib.dir.clone(), lib.db.clone(), lib.total);
     // A 12 MP HEIC needs ~1.1 GB of address space in a worker; allow it 600 MB.
     let child = Command::new(BIN)
         .args([
