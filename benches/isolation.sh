@@ -28,29 +28,35 @@ mkdir "$work/photos"
 for i in $(seq 1 "$n"); do cp "$heic" "$work/photos/phone_$i.heic"; done
 cat "$work/photos"/* >/dev/null   # in the page cache, as for every scan
 
-one() { # label binary [env...]
-  local label=$1 b=$2; shift 2
+rate() { # DIR binary [env...]: photos/s of a fresh scan of DIR (every photo must index)
+  local dir=$1 b=$2; shift 2
   rm -f "$work"/l.db*
-  env "$@" "$b" --json --db "$work/l.db" scan "$work/photos" |
+  env "$@" "$b" --json --db "$work/l.db" scan "$dir" |
     python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["photos_failed"]==0, d["failures"]; print(d["photos_indexed"]/d["seconds"])'
 }
 
-declare -A runs
+# rounds LABEL...: each round runs every label once (run_LABEL, defined below), in turn, so
+# that a slow patch of the machine hits them alike; prints the median and each round.
+rounds() {
+  declare -A runs
+  local r l v
+  for r in $(seq 1 "$rounds"); do
+    for l in "$@"; do
+      v=$("run_${l//-/_}")
+      runs[$l]="${runs[$l]:-} $v"
+    done
+  done
+  for l in "$@"; do
+    python3 -c 'import sys,statistics as s; v=[float(x) for x in sys.argv[2:]]; r=", ".join("%.3f" % x for x in v); print("%10s: %.3f photos/s (rounds: %s)" % (sys.argv[1], s.median(v), r))' "$l" ${runs[$l]}
+  done
+}
+
+run_workers() { rate "$work/photos" "$bin" LIKENESS_DECODE_IN_PROCESS=0; }
+run_in_process() { rate "$work/photos" "$bin" LIKENESS_DECODE_IN_PROCESS=1; }
+run_before() { rate "$work/photos" "$BASE" LIKENESS_DECODE_IN_PROCESS=1 LIKENESS_MODELS_DIR="$PWD/models"; }
 labels=(workers in-process)
 [ -n "${BASE:-}" ] && labels+=(before)
-for r in $(seq 1 "$rounds"); do
-  for l in "${labels[@]}"; do
-    case $l in
-      workers) v=$(one "$l" "$bin" LIKENESS_DECODE_IN_PROCESS=0) ;;
-      in-process) v=$(one "$l" "$bin" LIKENESS_DECODE_IN_PROCESS=1) ;;
-      before) v=$(one "$l" "$BASE" LIKENESS_DECODE_IN_PROCESS=1 LIKENESS_MODELS_DIR="$PWD/models") ;;
-    esac
-    runs[$l]="${runs[$l]:-} $v"
-  done
-done
-for l in "${labels[@]}"; do
-  python3 -c 'import sys,statistics as s; v=[float(x) for x in sys.argv[2:]]; r=", ".join("%.3f" % x for x in v); print("%10s: %.3f photos/s (rounds: %s)" % (sys.argv[1], s.median(v), r))' "$l" ${runs[$l]}
-done
+rounds "${labels[@]}"
 echo "$n photos of 12 MP HEIC, $(nproc) cores"
 
 lfw_n=${LFW_N:-2000}
@@ -65,25 +71,9 @@ for d in "$data"/lfw/lfw-deepfunneled/*/; do
   done
 done
 cat "$work/lfw"/* >/dev/null
-jpeg() { # binary [env...]
-  local b=$1; shift
-  rm -f "$work"/j.db*
-  env "$@" "$b" --json --db "$work/j.db" scan "$work/lfw" |
-    python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["photos_indexed"]/d["seconds"])'
-}
-declare -A jruns
-jlabels=(journal)
-[ -n "${BASE:-}" ] && jlabels+=(before)
-for r in $(seq 1 "$rounds"); do
-  for l in "${jlabels[@]}"; do
-    case $l in
-      journal) v=$(jpeg "$bin") ;;
-      before) v=$(jpeg "$BASE" LIKENESS_MODELS_DIR="$PWD/models") ;;
-    esac
-    jruns[$l]="${jruns[$l]:-} $v"
-  done
-done
-for l in "${jlabels[@]}"; do
-  python3 -c 'import sys,statistics as s; v=[float(x) for x in sys.argv[2:]]; r=", ".join("%.1f" % x for x in v); print("%10s: %.1f photos/s (rounds: %s)" % (sys.argv[1], s.median(v), r))' "$l" ${jruns[$l]}
-done
+run_journal() { rate "$work/lfw" "$bin"; }
+run_before() { rate "$work/lfw" "$BASE" LIKENESS_MODELS_DIR="$PWD/models"; }
+labels=(journal)
+[ -n "${BASE:-}" ] && labels+=(before)
+rounds "${labels[@]}"
 echo "$k LFW JPEGs"
