@@ -136,16 +136,6 @@ pub fn formats(ctx: &Ctx) -> Result<()> {
     let list = likeness::library::formats::status();
     let iso = likeness::library::isolate::status();
     ctx.emit(json!({ "formats": list, "decoding": iso }), || {
-        let limit = iso.memory_limit_bytes as f64 / (1u64 << 30) as f64;
-        let decoding = match (&iso.confinement, &iso.reason) {
-            (Some(c), _) => format!(
-                "HEIC and AVIF are decoded in worker processes ({} at a time, {} s and {limit:.1} GB \
-                 a photo), confined by: {c}",
-                iso.workers, iso.timeout_s
-            ),
-            (None, Some(why)) => format!("HEIC and AVIF are decoded inside the app: {why}"),
-            (None, None) => "HEIC and AVIF are decoded inside the app".to_string(),
-        };
         list.iter()
             .map(|f| {
                 format!(
@@ -159,7 +149,7 @@ pub fn formats(ctx: &Ctx) -> Result<()> {
                     }
                 )
             })
-            .chain([decoding])
+            .chain([iso.describe()])
             .collect::<Vec<_>>()
             .join("\n")
     });

@@ -43,10 +43,14 @@ static PROGRAM: OnceLock<PathBuf> = OnceLock::new();
 /// `LIKENESS_DECODE_IN_PROCESS=1` keeps decoding inside the app (the benchmark's baseline, and a
 /// way out where workers cannot run).
 pub fn use_worker_program(exe: PathBuf) {
-    if std::env::var_os("LIKENESS_DECODE_IN_PROCESS").is_some_and(|v| v == "1") {
+    if in_process_asked() {
         return;
     }
     let _ = PROGRAM.set(exe);
+}
+
+fn in_process_asked() -> bool {
+    std::env::var_os("LIKENESS_DECODE_IN_PROCESS").is_some_and(|v| v == "1")
 }
 
 /// The per-photo deadline: `settings::DECODE_TIMEOUT_S`, or `LIKENESS_DECODE_TIMEOUT_S` (seconds)
@@ -1057,6 +1061,23 @@ pub struct Isolation {
     pub reason: Option<String>,
 }
 
+impl Isolation {
+    /// In words, for `likeness formats`.
+    pub fn describe(&self) -> String {
+        match (&self.confinement, &self.reason) {
+            (Some(c), _) => format!(
+                "HEIC and AVIF are decoded in worker processes ({} at a time, {} s and {} a \
+                 photo), confined by: {c}",
+                self.workers,
+                self.timeout_s,
+                in_words(self.memory_limit_bytes)
+            ),
+            (None, Some(why)) => format!("HEIC and AVIF are decoded inside the app: {why}"),
+            (None, None) => "HEIC and AVIF are decoded inside the app".to_string(),
+        }
+    }
+}
+
 /// Start a worker if none runs yet, and say how HEIC and AVIF photos are decoded.
 pub fn status() -> Isolation {
     let mut st = Isolation {
@@ -1077,7 +1098,7 @@ pub fn status() -> Isolation {
         None if !cfg!(target_os = "linux") => {
             st.reason = Some("decode workers run on Linux only".into())
         }
-        None if std::env::var_os("LIKENESS_DECODE_IN_PROCESS").is_some_and(|v| v == "1") => {
+        None if in_process_asked() => {
             st.reason = Some("turned off by LIKENESS_DECODE_IN_PROCESS=1".into())
         }
         None => st.reason = Some("this program does not start decode workers".into()),
