@@ -77,22 +77,28 @@ fn library(test: &str, jpegs: usize, avifs: usize, heics: usize) -> Option<Libra
     })
 }
 
+/// `likeness --json --db DB scan DIR` with decode workers on, its report on a pipe.
+fn scan_command(db: &Path, dir: &Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args([
+        "--json",
+        "--db",
+        db.to_str().unwrap(),
+        "scan",
+        dir.to_str().unwrap(),
+    ])
+    .env_remove("LIKENESS_DECODE_IN_PROCESS")
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null());
+    cmd
+}
+
 fn scan(db: &Path, dir: &Path, timeout_s: &str) -> Child {
-    Command::new(BIN)
-        .args([
-            "--json",
-            "--db",
-            db.to_str().unwrap(),
-            "scan",
-            dir.to_str().unwrap(),
-        ])
+    scan_command(db, dir)
         // One decoding thread and one worker: the HEIC in the journal is the one it decodes.
         .args(["--threads", "1"])
         .env("LIKENESS_DECODE_WORKERS", "1")
         .env("LIKENESS_DECODE_TIMEOUT_S", timeout_s)
-        .env_remove("LIKENESS_DECODE_IN_PROCESS")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
         .spawn()
         .unwrap()
 }
@@ -348,18 +354,8 @@ fn a_decoder_over_its_memory_limit_costs_its_photo_with_that_reason() {
     };
     let (dir, db, total) = (lib.dir.clone(), lib.db.clone(), lib.total);
     // A 12 MP HEIC needs ~1.1 GB of address space in a worker; allow it 600 MB.
-    let child = Command::new(BIN)
-        .args([
-            "--json",
-            "--db",
-            db.to_str().unwrap(),
-            "scan",
-            dir.to_str().unwrap(),
-        ])
+    let child = scan_command(&db, &dir)
         .env("LIKENESS_DECODE_MEMORY_MB", "600")
-        .env_remove("LIKENESS_DECODE_IN_PROCESS")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let report = finish(child);
@@ -430,21 +426,6 @@ fn a_decode_worker_cannot_read_write_connect_or_run_anything() {
 
 // ---- decompression bombs ----
 
-fn crc32(data: &[u8]) -> u32 {
-    let mut c = !0u32;
-    for &b in data {
-        c ^= b as u32;
-        for _ in 0..8 {
-            c = if c & 1 != 0 {
-                0xEDB8_8320 ^ (c >> 1)
-            } else {
-                c >> 1
-            };
-        }
-    }
-    !c
-}
-
 /// A PNG whose header says 100,000 × 100,000 RGB, with a few bytes of data.
 fn png_bomb() -> Vec<u8> {
     let chunk = |kind: &[u8; 4], body: &[u8]| {
@@ -452,7 +433,7 @@ fn png_bomb() -> Vec<u8> {
         let mut crc_in = kind.to_vec();
         crc_in.extend_from_slice(body);
         c.extend_from_slice(&crc_in);
-        c.extend_from_slice(&crc32(&crc_in).to_be_bytes());
+        c.extend_from_slice(&crc32fast::hash(&crc_in).to_be_bytes());
         c
     };
     let mut ihdr = 100_000u32.to_be_bytes().to_vec();
@@ -553,17 +534,7 @@ fn decompression_bombs_are_refused_at_once_in_little_memory() {
     // and the process under 200 MB at its peak.
     let db = tmp.path().join("l.db");
     let t = Instant::now();
-    let (rss_kb, ok, out) = run_measured(
-        Command::new(BIN)
-            .args([
-                "--json",
-                "--db",
-                db.to_str().unwrap(),
-                "scan",
-                dir.to_str().unwrap(),
-            ])
-            .env_remove("LIKENESS_DECODE_IN_PROCESS"),
-    );
+    let (rss_kb, ok, out) = run_measured(&mut scan_command(&db, &dir));
     let wall = t.elapsed();
     assert!(ok, "{out}");
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
